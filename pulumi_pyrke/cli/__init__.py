@@ -1,0 +1,1 @@
+"""The `pyrke` command line for RKE users: validate, plan (and later up, remove, snapshots)."""

@@ -1,0 +1,22 @@
+"""Values of pulumi_pyrke: the cluster.yml schema, host facts, plans and secrets.
+
+Pure: must not import paramiko, docker, boto3, a Kubernetes client, pulumi, socket or subprocess.
+"""
+
+from __future__ import annotations
+
+from pulumi_pyrke.model.cluster import ClusterConfig, NodeConfig
+from pulumi_pyrke.model.facts import ContainerFacts, NodeFacts
+from pulumi_pyrke.model.load import LoadedConfig, load_cluster_yml, parse_cluster_config
+from pulumi_pyrke.model.secret import Secret
+
+__all__ = [
+    "ClusterConfig",
+    "ContainerFacts",
+    "LoadedConfig",
+    "NodeConfig",
+    "NodeFacts",
+    "Secret",
+    "load_cluster_yml",
+    "parse_cluster_config",
+]

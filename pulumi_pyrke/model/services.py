@@ -1,0 +1,227 @@
+"""The `services:` section of cluster.yml: etcd, kube-api, kube-controller, scheduler, kubelet,
+kubeproxy, with RKE's key spellings and defaults. Pure values, no I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from pulumi_pyrke.model.base import RkeModel, Text, TextList
+from pulumi_pyrke.model.secret import Secret
+
+
+def check_cidr_list(value: str) -> str:
+    """Validate a comma-separated CIDR list (dual-stack allows two); return it normalised."""
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if not parts:
+        raise ValueError("is empty; give a CIDR such as 10.43.0.0/16")
+    for part in parts:
+        try:
+            ipaddress.ip_network(part, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{part!r} is not a CIDR ({exc}); give one such as 10.43.0.0/16") from None
+    return ",".join(parts)
+
+
+class BaseService(RkeModel):
+    """Fields every service shares (RKE's BaseService)."""
+
+    image: str = ""
+    extra_args: dict[str, Text] = Field(default_factory=dict)
+    extra_args_array: dict[str, TextList] = Field(default_factory=dict)
+    extra_binds: list[str] = Field(default_factory=list)
+    extra_env: list[str] = Field(default_factory=list)
+    win_extra_args: dict[str, Text] = Field(default_factory=dict)
+    win_extra_args_array: dict[str, TextList] = Field(default_factory=dict)
+    win_extra_binds: list[str] = Field(default_factory=list)
+    win_extra_env: list[str] = Field(default_factory=list)
+
+    @field_validator("extra_args", "extra_args_array", "win_extra_args", "win_extra_args_array")
+    @classmethod
+    def _flag_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not name or name.startswith("-") or "=" in name or " " in name:
+                raise ValueError(
+                    f"{name!r} is not a flag name; write it without leading dashes, "
+                    "e.g. 'max-pods: 250'"
+                )
+        return value
+
+    @field_validator("extra_env", "win_extra_env")
+    @classmethod
+    def _env_pairs(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if "=" not in item or item.startswith("="):
+                raise ValueError(f"{item!r} is not NAME=value")
+        return value
+
+    @field_validator("extra_binds", "win_extra_binds")
+    @classmethod
+    def _binds(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if ":" not in item:
+                raise ValueError(f"{item!r} is not a bind; write /host/path:/container/path[:opts]")
+        return value
+
+
+class S3BackupConfig(RkeModel):
+    """services.etcd.backup_config.s3backupconfig (the yaml key is literally `s3backupconfig`)."""
+
+    access_key: Secret | None = None
+    secret_key: Secret | None = None
+    bucket_name: str = ""
+    region: str = ""
+    endpoint: str = "s3.amazonaws.com"
+    custom_ca: str = ""
+    folder: str = ""
+
+
+class BackupConfig(RkeModel):
+    """services.etcd.backup_config: recurring snapshots, local and optionally S3."""
+
+    enabled: bool = True
+    interval_hours: int = Field(default=12, ge=1)
+    retention: int = Field(default=6, ge=1)
+    safe_timestamp: bool = False
+    timeout: int = Field(default=300, ge=1)
+    s3backupconfig: S3BackupConfig | None = None
+
+
+class EtcdService(BaseService):
+    """services.etcd."""
+
+    external_urls: list[str] = Field(default_factory=list)
+    ca_cert: str = ""
+    cert: str = ""
+    key: Secret | None = None
+    path: str = ""
+    uid: int = 0
+    gid: int = 0
+    snapshot: bool | None = None
+    retention: str = "72h"
+    creation: str = "12h"
+    backup_config: BackupConfig | None = None
+
+
+class AuditLogConfiguration(RkeModel):
+    """services.kube-api.audit_log.configuration."""
+
+    max_age: int = 30
+    max_backup: int = 10
+    max_size: int = 100
+    path: str = "/var/log/kube-audit/audit-log.json"
+    format: str = "json"
+    policy: dict[str, Any] | None = None
+
+
+class AuditLog(RkeModel):
+    """services.kube-api.audit_log (on by default for every supported version)."""
+
+    enabled: bool = True
+    configuration: AuditLogConfiguration = Field(default_factory=AuditLogConfiguration)
+
+
+class SecretsEncryptionConfig(RkeModel):
+    """services.kube-api.secrets_encryption_config."""
+
+    enabled: bool = False
+    custom_config: dict[str, Any] | None = None
+
+
+class EventRateLimit(RkeModel):
+    """services.kube-api.event_rate_limit."""
+
+    enabled: bool = False
+    configuration: dict[str, Any] | None = None
+
+
+class KubeAPIService(BaseService):
+    """services.kube-api."""
+
+    service_cluster_ip_range: str = "10.43.0.0/16"
+    service_node_port_range: str = "30000-32767"
+    pod_security_policy: bool = False
+    pod_security_configuration: str = ""
+    always_pull_images: bool = False
+    secrets_encryption_config: SecretsEncryptionConfig | None = None
+    audit_log: AuditLog | None = None
+    admission_configuration: dict[str, Any] | None = None
+    event_rate_limit: EventRateLimit | None = None
+
+    @field_validator("service_cluster_ip_range")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        return check_cidr_list(value)
+
+    @field_validator("service_node_port_range")
+    @classmethod
+    def _port_range(cls, value: str) -> str:
+        low, sep, high = value.partition("-")
+        if not (sep and low.strip().isdigit() and high.strip().isdigit()):
+            raise ValueError(f"{value!r} is not a port range; write LOW-HIGH, e.g. 30000-32767")
+        lo, hi = int(low), int(high)
+        if not (0 < lo < hi <= 65535):
+            raise ValueError(f"{value!r} must satisfy 0 < LOW < HIGH <= 65535")
+        return f"{lo}-{hi}"
+
+    @field_validator("pod_security_configuration")
+    @classmethod
+    def _psa(cls, value: str) -> str:
+        if value not in ("", "privileged", "restricted"):
+            raise ValueError(f"{value!r} is not valid; use privileged or restricted")
+        return value
+
+
+class KubeControllerService(BaseService):
+    """services.kube-controller."""
+
+    cluster_cidr: str = "10.42.0.0/16"
+    service_cluster_ip_range: str = "10.43.0.0/16"
+
+    @field_validator("cluster_cidr", "service_cluster_ip_range")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        return check_cidr_list(value)
+
+
+class KubeletService(BaseService):
+    """services.kubelet."""
+
+    cluster_domain: str = "cluster.local"
+    infra_container_image: str = ""
+    cluster_dns_server: str = "10.43.0.10"
+    fail_swap_on: bool = False
+    generate_serving_certificate: bool = False
+
+    @field_validator("cluster_dns_server")
+    @classmethod
+    def _ip(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address; e.g. 10.43.0.10") from None
+        return value
+
+
+class SchedulerService(BaseService):
+    """services.scheduler."""
+
+
+class KubeproxyService(BaseService):
+    """services.kubeproxy."""
+
+
+class Services(RkeModel):
+    """services: one entry per Kubernetes component, keyed as RKE spells them."""
+
+    etcd: EtcdService = Field(default_factory=EtcdService)
+    kube_api: KubeAPIService = Field(default_factory=KubeAPIService, alias="kube-api")
+    kube_controller: KubeControllerService = Field(
+        default_factory=KubeControllerService, alias="kube-controller"
+    )
+    scheduler: SchedulerService = Field(default_factory=SchedulerService)
+    kubelet: KubeletService = Field(default_factory=KubeletService)
+    kubeproxy: KubeproxyService = Field(default_factory=KubeproxyService)

@@ -1,0 +1,26 @@
+"""Shared test fixtures and the --update-golden option."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+GOLDEN = ROOT / "golden"
+CONFIGS = ROOT / "configs"
+FLAGS = ROOT / "data" / "k8s-flags"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/*/plan.json and plan.txt from the current planner (review the diff!)",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
