@@ -16,7 +16,13 @@ def cluster(n: int) -> dict[str, object]:
     nodes = []
     for i in range(n):
         role = ["etcd"] if i < 3 else ["controlplane"] if i < 5 else ["worker"]
-        nodes.append({"address": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", "user": "ubuntu", "role": role})
+        nodes.append(
+            {
+                "address": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}",
+                "user": "ubuntu",
+                "role": role,
+            }
+        )
     return {"kubernetes_version": "v1.28.15-rancher1-1", "nodes": nodes}
 
 
@@ -38,7 +44,9 @@ def measure(n: int, repeat: int) -> dict[str, float | int]:
         "parse_ms_median": round(statistics.median(parse_times), 2),
         "plan_ms_median": round(statistics.median(plan_times), 2),
         "plan_ms_best": round(min(plan_times), 2),
-        "total_ms_median": round(statistics.median(p + q for p, q in zip(parse_times, plan_times)), 2),
+        "total_ms_median": round(
+            statistics.median(p + q for p, q in zip(parse_times, plan_times, strict=True)), 2
+        ),
     }
 
 
@@ -47,8 +55,16 @@ def main() -> int:
     plan_cluster(parse_cluster_config(cluster(5)).config)  # warm caches (version table)
     results = [measure(10, 30), measure(100, 15), measure(1000, 5)]
     per_node = [r["total_ms_median"] / r["nodes"] for r in results]
-    print(json.dumps({"benchmark": "plan", "results": results,
-                      "ms_per_node": [round(x, 3) for x in per_node]}, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "benchmark": "plan",
+                "results": results,
+                "ms_per_node": [round(x, 3) for x in per_node],
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -22,7 +22,7 @@ from pulumi_pyrke.errors import (
     TransportError,
 )
 from pulumi_pyrke.model import ClusterConfig, NodeFacts, Secret, load_cluster_yml
-from pulumi_pyrke.plan import ClusterState, plan_cluster  # noqa
+from pulumi_pyrke.plan import ClusterState, plan_cluster
 
 __all__ = [
     "ClusterConfig",

@@ -14,9 +14,19 @@ def test_all_is_sorted_and_importable() -> None:
 def test_errors_form_one_tree() -> None:
     from pulumi_pyrke import errors
 
-    for name in ("ConfigError", "PlanError", "PKIError", "TransportError", "SSHError",
-                 "SSHAuthError", "HostKeyMismatch", "DockerError", "KubeError",
-                 "NodeSourceError", "DeadlineExceeded"):  # fmt: skip
+    for name in (
+        "ConfigError",
+        "PlanError",
+        "PKIError",
+        "TransportError",
+        "SSHError",
+        "SSHAuthError",
+        "HostKeyMismatch",
+        "DockerError",
+        "KubeError",
+        "NodeSourceError",
+        "DeadlineExceeded",
+    ):
         assert issubclass(getattr(errors, name), errors.PyrkeError)
     assert issubclass(errors.ConfigError, ValueError)
     assert issubclass(errors.DeadlineExceeded, TimeoutError)

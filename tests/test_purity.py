@@ -10,11 +10,28 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "pulumi_pyrke"
 PURE = ("model", "pki", "plan", "versions")
 FORBIDDEN = {
-    "paramiko", "docker", "boto3", "botocore", "lightkube", "kubernetes", "pulumi", "socket",
-    "subprocess", "requests", "urllib", "http", "asyncio", "threading", "multiprocessing",
-    "pulumi_pyrke.transport", "pulumi_pyrke.kube", "pulumi_pyrke.sources",
-    "pulumi_pyrke.engine", "pulumi_pyrke.providers", "pulumi_pyrke.cli",
-}  # fmt: skip
+    "paramiko",
+    "docker",
+    "boto3",
+    "botocore",
+    "lightkube",
+    "kubernetes",
+    "pulumi",
+    "socket",
+    "subprocess",
+    "requests",
+    "urllib",
+    "http",
+    "asyncio",
+    "threading",
+    "multiprocessing",
+    "pulumi_pyrke.transport",
+    "pulumi_pyrke.kube",
+    "pulumi_pyrke.sources",
+    "pulumi_pyrke.engine",
+    "pulumi_pyrke.providers",
+    "pulumi_pyrke.cli",
+}
 
 
 def _modules() -> list[Path]:

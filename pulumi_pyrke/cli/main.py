@@ -27,10 +27,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     validate = sub.add_parser("validate", help="check a cluster.yml and list every problem")
-    validate.add_argument("-c", "--config", default="cluster.yml", help="cluster.yml path (default: %(default)s)")
+    validate.add_argument(
+        "-c", "--config", default="cluster.yml", help="cluster.yml path (default: %(default)s)"
+    )
     plan = sub.add_parser("plan", help="print what would run and be written on each host")
-    plan.add_argument("-c", "--config", default="cluster.yml", help="cluster.yml path (default: %(default)s)")
-    plan.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
+    plan.add_argument(
+        "-c", "--config", default="cluster.yml", help="cluster.yml path (default: %(default)s)"
+    )
+    plan.add_argument(
+        "-o", "--output", choices=("text", "json"), default="text", help="output format"
+    )
     plan.add_argument(
         "--facts",
         help="JSON file of host facts by address (as `pyrke` records them); without it defaults are assumed",
@@ -44,7 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         loaded = _load(args.config)
     except ConfigError as exc:
-        print(f"{args.config}: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}", file=sys.stderr)
+        print(
+            f"{args.config}: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}",
+            file=sys.stderr,
+        )
         for problem in exc.problems:
             print(str(problem))
         return EXIT_INVALID
@@ -54,7 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.command == "validate":
-        print(f"{args.config}: valid ({len(loaded.config.nodes)} nodes, Kubernetes {loaded.config.kubernetes_version})")
+        print(
+            f"{args.config}: valid ({len(loaded.config.nodes)} nodes, Kubernetes {loaded.config.kubernetes_version})"
+        )
         return EXIT_OK
     try:
         facts = _facts(args.facts) if args.facts else {}

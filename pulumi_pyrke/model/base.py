@@ -16,7 +16,6 @@ class RkeModel(BaseModel):
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
-        populate_by_name=True,
         str_strip_whitespace=True,
     )
 

@@ -31,16 +31,48 @@ ROLES = ("controlplane", "etcd", "worker")
 TAINT_EFFECTS = ("NoExecute", "NoSchedule", "PreferNoSchedule")
 
 SYSTEM_IMAGE_KEYS = (
-    "aci_cni_deploy_container", "aci_controller_container", "aci_gbp_server_container",
-    "aci_host_container", "aci_mcast_container", "aci_open_vswitch_container",
-    "aci_opflex_container", "aci_opflex_server_container", "alpine", "calico_cni",
-    "calico_controllers", "calico_ctl", "calico_flexvol", "calico_node", "canal_cni",
-    "canal_controllers", "canal_flannel", "canal_flexvol", "canal_node", "cert_downloader",
-    "coredns", "coredns_autoscaler", "dnsmasq", "etcd", "flannel", "flannel_cni", "ingress",
-    "ingress_backend", "ingress_webhook", "kubedns", "kubedns_autoscaler", "kubedns_sidecar",
-    "kubernetes", "kubernetes_services_sidecar", "metrics_server", "nginx_proxy", "nodelocal",
-    "pod_infra_container", "weave_cni", "weave_node", "windows_pod_infra_container",
-)  # fmt: skip
+    "aci_cni_deploy_container",
+    "aci_controller_container",
+    "aci_gbp_server_container",
+    "aci_host_container",
+    "aci_mcast_container",
+    "aci_open_vswitch_container",
+    "aci_opflex_container",
+    "aci_opflex_server_container",
+    "alpine",
+    "calico_cni",
+    "calico_controllers",
+    "calico_ctl",
+    "calico_flexvol",
+    "calico_node",
+    "canal_cni",
+    "canal_controllers",
+    "canal_flannel",
+    "canal_flexvol",
+    "canal_node",
+    "cert_downloader",
+    "coredns",
+    "coredns_autoscaler",
+    "dnsmasq",
+    "etcd",
+    "flannel",
+    "flannel_cni",
+    "ingress",
+    "ingress_backend",
+    "ingress_webhook",
+    "kubedns",
+    "kubedns_autoscaler",
+    "kubedns_sidecar",
+    "kubernetes",
+    "kubernetes_services_sidecar",
+    "metrics_server",
+    "nginx_proxy",
+    "nodelocal",
+    "pod_infra_container",
+    "weave_cni",
+    "weave_node",
+    "windows_pod_infra_container",
+)
 
 
 class Taint(RkeModel):
@@ -81,7 +113,7 @@ class NodeConfig(RkeModel):
     ssh_agent_auth: bool = False
     labels: dict[str, Text] = Field(default_factory=dict)
     taints: list[Taint] = Field(default_factory=list)
-    nodeName: str = ""  # noqa: N815 - Rancher's reference, ignored as RKE does
+    nodeName: str = ""
 
     @field_validator("role", mode="before")
     @classmethod

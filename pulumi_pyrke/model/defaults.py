@@ -82,7 +82,8 @@ def _node_defaults(node: NodeConfig, config: ClusterConfig) -> NodeConfig:
 def _bastion_defaults(bastion: BastionHost, config: ClusterConfig) -> BastionHost:
     return bastion.model_copy(
         update={
-            "ssh_key_path": bastion.ssh_key_path or ("" if bastion.ssh_key else config.ssh_key_path),
+            "ssh_key_path": bastion.ssh_key_path
+            or ("" if bastion.ssh_key else config.ssh_key_path),
             "ssh_agent_auth": config.ssh_agent_auth,
         }
     )
@@ -106,9 +107,7 @@ def _service_defaults(services: Services) -> Services:
             }
         )
     api_update["audit_log"] = audit
-    return services.model_copy(
-        update={"etcd": etcd, "kube_api": api.model_copy(update=api_update)}
-    )
+    return services.model_copy(update={"etcd": etcd, "kube_api": api.model_copy(update=api_update)})
 
 
 def _network_defaults(network: NetworkConfig) -> NetworkConfig:
@@ -119,5 +118,3 @@ def _network_defaults(network: NetworkConfig) -> NetworkConfig:
             options[option] = str(value)
     options.update(network.options)
     return network.model_copy(update={"options": options})
-
-

@@ -47,7 +47,9 @@ class NodeFacts:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(
-                Problem(path=f"{path}.{k}", message=f"unknown fact; known: {', '.join(sorted(known))}")
+                Problem(
+                    path=f"{path}.{k}", message=f"unknown fact; known: {', '.join(sorted(known))}"
+                )
                 for k in unknown
             )
         values = dict(data)
@@ -56,7 +58,9 @@ class NodeFacts:
                 name=str(c["name"]),
                 image=str(c.get("image", "")),
                 state=str(c.get("state", "running")),
-                labels=tuple(sorted((str(k), str(v)) for k, v in dict(c.get("labels", {})).items())),
+                labels=tuple(
+                    sorted((str(k), str(v)) for k, v in dict(c.get("labels", {})).items())
+                ),
             )
             for c in data.get("containers", ())
         )

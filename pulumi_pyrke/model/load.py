@@ -174,7 +174,9 @@ def _unknown_key_message(loc: tuple[Any, ...]) -> str:
     valid = sorted(
         (f.alias or name) for name, f in model.model_fields.items() if not name.startswith("_")
     )
-    close = difflib.get_close_matches(key.replace("_", "-"), [v.replace("_", "-") for v in valid], 1, 0.6)
+    close = difflib.get_close_matches(
+        key.replace("_", "-"), [v.replace("_", "-") for v in valid], 1, 0.6
+    )
     close += difflib.get_close_matches(key, valid, 1, 0.6)
     if close:
         guess = next(v for v in valid if v.replace("_", "-") == close[0].replace("_", "-"))

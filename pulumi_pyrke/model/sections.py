@@ -35,7 +35,9 @@ class NetworkConfig(RkeModel):
     @classmethod
     def _plugin(cls, value: str) -> str:
         if value not in NETWORK_PLUGINS:
-            raise ValueError(f"{value!r} is not a network plugin; use one of {', '.join(NETWORK_PLUGINS)}")
+            raise ValueError(
+                f"{value!r} is not a network plugin; use one of {', '.join(NETWORK_PLUGINS)}"
+            )
         return value
 
 
@@ -189,12 +191,12 @@ class CloudProviderConfig(RkeModel):
     """cloud_provider: a name plus the provider's own settings (rendered to cloud-config)."""
 
     name: str = ""
-    awsCloudProvider: dict[str, Any] | None = None  # noqa: N815 - RKE's yaml key
-    azureCloudProvider: dict[str, Any] | None = None  # noqa: N815
-    openstackCloudProvider: dict[str, Any] | None = None  # noqa: N815
-    vsphereCloudProvider: dict[str, Any] | None = None  # noqa: N815
-    harvesterCloudProvider: dict[str, Any] | None = None  # noqa: N815
-    customCloudProvider: str = ""  # noqa: N815
+    awsCloudProvider: dict[str, Any] | None = None
+    azureCloudProvider: dict[str, Any] | None = None
+    openstackCloudProvider: dict[str, Any] | None = None
+    vsphereCloudProvider: dict[str, Any] | None = None
+    harvesterCloudProvider: dict[str, Any] | None = None
+    customCloudProvider: str = ""
 
 
 class ECRCredentialPlugin(RkeModel):
@@ -225,10 +227,14 @@ class RestoreConfig(RkeModel):
 class RotateCertificates(RkeModel):
     """rotate_certificates: normally set by `pyrke cert rotate`, not by hand."""
 
-    caCertificates: bool = False  # noqa: N815 - RKE's json key
+    caCertificates: bool = False
     services: list[
         Literal[
-            "etcd", "kubelet", "kube-apiserver", "kube-proxy", "kube-scheduler",
+            "etcd",
+            "kubelet",
+            "kube-apiserver",
+            "kube-proxy",
+            "kube-scheduler",
             "kube-controller-manager",
         ]
     ] = Field(default_factory=list)

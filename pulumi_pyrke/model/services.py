@@ -22,7 +22,9 @@ def check_cidr_list(value: str) -> str:
         try:
             ipaddress.ip_network(part, strict=True)
         except ValueError as exc:
-            raise ValueError(f"{part!r} is not a CIDR ({exc}); give one such as 10.43.0.0/16") from None
+            raise ValueError(
+                f"{part!r} is not a CIDR ({exc}); give one such as 10.43.0.0/16"
+            ) from None
     return ",".join(parts)
 
 

@@ -96,9 +96,13 @@ def _role_coverage(c: ClusterConfig) -> Iterator[Problem]:
 def _node_fields(c: ClusterConfig) -> Iterator[Problem]:
     for i, node in enumerate(c.nodes):
         if not node.role:
-            yield Problem(path=f"nodes[{i}].role", message="is empty; use etcd, controlplane, worker")
+            yield Problem(
+                path=f"nodes[{i}].role", message="is empty; use etcd, controlplane, worker"
+            )
         if not node.user:
-            yield Problem(path=f"nodes[{i}].user", message="is required (the SSH user, e.g. ubuntu)")
+            yield Problem(
+                path=f"nodes[{i}].user", message="is required (the SSH user, e.g. ubuntu)"
+            )
         if not _DNS1123.match(node.hostname_override) or len(node.hostname_override) > 253:
             yield Problem(
                 path=f"nodes[{i}].hostname_override",
@@ -136,7 +140,13 @@ def _version(c: ClusterConfig) -> Iterator[Problem]:
         )
 
 
-@reads("kubernetes_version", "network.plugin", "network.mtu", _CTRL + ".cluster_cidr", _API + ".service_cluster_ip_range")
+@reads(
+    "kubernetes_version",
+    "network.plugin",
+    "network.mtu",
+    _CTRL + ".cluster_cidr",
+    _API + ".service_cluster_ip_range",
+)
 def _network(c: ClusterConfig) -> Iterator[Problem]:
     plugin = c.network.plugin
     if versions.is_supported(c.kubernetes_version):
@@ -165,7 +175,9 @@ def _network(c: ClusterConfig) -> Iterator[Problem]:
         )
 
 
-@reads(_API + ".service_cluster_ip_range", _CTRL + ".service_cluster_ip_range", _CTRL + ".cluster_cidr")
+@reads(
+    _API + ".service_cluster_ip_range", _CTRL + ".service_cluster_ip_range", _CTRL + ".cluster_cidr"
+)
 def _ranges(c: ClusterConfig) -> Iterator[Problem]:
     api_range = c.services.kube_api.service_cluster_ip_range
     ctrl_range = c.services.kube_controller.service_cluster_ip_range
@@ -177,7 +189,7 @@ def _ranges(c: ClusterConfig) -> Iterator[Problem]:
         )
     for pod in _networks(c.services.kube_controller.cluster_cidr):
         for svc in _networks(api_range):
-            if pod.version == svc.version and pod.overlaps(svc):  # type: ignore[arg-type]
+            if pod.version == svc.version and pod.overlaps(svc):
                 yield Problem(
                     path=f"{_CTRL}.cluster_cidr",
                     message=f"{pod} overlaps the service range {svc}; pod and service ranges "
@@ -291,7 +303,9 @@ def _registries(c: ClusterConfig) -> Iterator[Problem]:
         )
     for i, reg in enumerate(c.private_registries):
         if reg.password and not reg.user:
-            yield Problem(path=f"private_registries[{i}].user", message="is required with a password")
+            yield Problem(
+                path=f"private_registries[{i}].user", message="is required with a password"
+            )
 
 
 @reads("bastion_host")

@@ -98,11 +98,18 @@ def plan_cluster(
             if (spec := build(ctx, host)) is not None
         )
         files = [
-            FileSpec(path=host.path(f.path), mode=f.mode, content=f.content, source=f"certificate {f.certificate}")
+            FileSpec(
+                path=host.path(f.path),
+                mode=f.mode,
+                content=f.content,
+                source=f"certificate {f.certificate}",
+            )
             for f in host_files(request, host.roles, host.identity, state.certificates)
         ]
         files += [
-            FileSpec(path=host.path(spec.path), mode=spec.mode, content=spec.content, source=spec.source)
+            FileSpec(
+                path=host.path(spec.path), mode=spec.mode, content=spec.content, source=spec.source
+            )
             for kind, spec in generated.items()
             if FILE_ROLES[kind] & host.roles
         ]

@@ -18,10 +18,17 @@ from pulumi_pyrke.plan import names
 
 _WEBHOOK_URL = "http://127.0.0.1:6440/v1/authenticate"
 _RESTRICTED_EXEMPT_NAMESPACES = (
-    "calico-apiserver", "calico-system", "cattle-alerting", "cattle-fleet-local-system",
-    "cattle-fleet-system", "cattle-monitoring-system", "cattle-system", "ingress-nginx",
-    "kube-system", "tigera-operator",
-)  # fmt: skip
+    "calico-apiserver",
+    "calico-system",
+    "cattle-alerting",
+    "cattle-fleet-local-system",
+    "cattle-fleet-system",
+    "cattle-monitoring-system",
+    "cattle-system",
+    "ingress-nginx",
+    "kube-system",
+    "tigera-operator",
+)
 
 
 def to_yaml(data: Any) -> str:
@@ -43,7 +50,12 @@ def admission_config(config: ClusterConfig) -> str | None:
     defaults = {"enforce": level, "enforce-version": "latest"}
     exempt: list[str] = []
     if level == "restricted":
-        defaults |= {"audit": level, "audit-version": "latest", "warn": level, "warn-version": "latest"}
+        defaults |= {
+            "audit": level,
+            "audit-version": "latest",
+            "warn": level,
+            "warn-version": "latest",
+        }
         exempt = list(_RESTRICTED_EXEMPT_NAMESPACES)
     rate = api.event_rate_limit
     rate_conf = (rate.configuration if rate is not None else None) or {
@@ -121,7 +133,9 @@ def _ini(sections: dict[str, Any]) -> str:
             continue
         lines.append(f"[{section[:1].upper()}{section[1:]}]")
         for key in sorted(body):
-            lines.append(f"{key} = {json.dumps(body[key]) if not isinstance(body[key], str) else body[key]}")
+            lines.append(
+                f"{key} = {json.dumps(body[key]) if not isinstance(body[key], str) else body[key]}"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -158,7 +172,12 @@ def webhook_config(config: ClusterConfig) -> str | None:
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "Default", "cluster": {"insecure-skip-tls-verify": True, "server": _WEBHOOK_URL}}],
+            "clusters": [
+                {
+                    "name": "Default",
+                    "cluster": {"insecure-skip-tls-verify": True, "server": _WEBHOOK_URL},
+                }
+            ],
             "users": [{"name": "Default", "user": {"insecure-skip-tls-verify": True}}],
             "contexts": [{"name": "webhook", "context": {"cluster": "Default", "user": "Default"}}],
             "current-context": "webhook",
@@ -183,7 +202,9 @@ def cluster_files(config: ClusterConfig, encryption_key: Secret | None) -> dict[
     out: dict[str, FileSpec] = {}
     admission = admission_config(config)
     if admission is not None:
-        out["admission"] = FileSpec(path=names.ADMISSION_FILE, content=admission, source="admission configuration")
+        out["admission"] = FileSpec(
+            path=names.ADMISSION_FILE, content=admission, source="admission configuration"
+        )
     policy = audit_policy(config)
     if policy is not None:
         out["audit"] = FileSpec(path=names.AUDIT_POLICY_FILE, content=policy, source="audit policy")
@@ -196,13 +217,19 @@ def cluster_files(config: ClusterConfig, encryption_key: Secret | None) -> dict[
         )
     cloud = cloud_config(config)
     if cloud is not None:
-        out["cloud"] = FileSpec(path=names.CLOUD_CONFIG_FILE, content=cloud, source="cloud provider configuration")
+        out["cloud"] = FileSpec(
+            path=names.CLOUD_CONFIG_FILE, content=cloud, source="cloud provider configuration"
+        )
     hook = webhook_config(config)
     if hook is not None:
-        out["webhook"] = FileSpec(path=names.WEBHOOK_FILE, content=hook, source="authentication webhook kubeconfig")
+        out["webhook"] = FileSpec(
+            path=names.WEBHOOK_FILE, content=hook, source="authentication webhook kubeconfig"
+        )
     creds = registry_credentials(config)
     if creds is not None:
-        out["registry"] = FileSpec(path=names.KUBELET_DOCKER_CONFIG, content=creds, source="registry credentials")
+        out["registry"] = FileSpec(
+            path=names.KUBELET_DOCKER_CONFIG, content=creds, source="registry credentials"
+        )
     return out
 
 

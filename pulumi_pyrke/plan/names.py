@@ -64,5 +64,6 @@ def on_host(prefix: str, path: str) -> str:
         return path
     return posixpath.join(prefix, path.lstrip("/"))
 
+
 # etcd reads these only to bootstrap an empty data directory; drift checks ignore them
 ETCD_BOOTSTRAP_FLAGS = frozenset({"--initial-cluster", "--initial-cluster-state"})

@@ -18,7 +18,9 @@ def plan_to_dict(plan: ClusterPlan) -> dict[str, Any]:
         "nodes": {
             node.address: {
                 "roles": list(node.roles),
-                "containers": {c.name: _container(c) for c in sorted(node.containers, key=lambda c: c.name)},
+                "containers": {
+                    c.name: _container(c) for c in sorted(node.containers, key=lambda c: c.name)
+                },
                 "files": [f.path for f in node.files],
             }
             for node in plan.nodes
@@ -90,6 +92,7 @@ def _node_lines(node: HostPlan) -> list[str]:
             out.append(f"    command  {' '.join(c.entrypoint)}")
         out.extend(f"      {arg}" for arg in c.args)
         out.extend(f"    bind     {b}" for b in c.binds)
+        out.extend(f"    volumes  from {v}" for v in c.volumes_from)
         out.extend(f"    env      {e.render()}" for e in c.env)
         if c.health_check is not None:
             out.append(f"    health   {c.health_check.url}")

@@ -38,7 +38,9 @@ class ClusterState:
         key = data.get("encryption_key")
         members = data.get("etcd_members") or []
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-            raise ConfigError([Problem(path="state.etcd_members", message="must be a list of addresses")])
+            raise ConfigError(
+                [Problem(path="state.etcd_members", message="must be a list of addresses")]
+            )
         return cls(
             certificates=CertificateBundle.from_state(certs) if certs else None,
             encryption_key=Secret(str(key)) if key else None,

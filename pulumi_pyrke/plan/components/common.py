@@ -26,7 +26,8 @@ def kubernetes_bind(host: HostView) -> str:
 def extra_env(service: BaseService) -> tuple[EnvVar, ...]:
     """The user's extra_env entries as EnvVars."""
     return tuple(
-        EnvVar(name=item.split("=", 1)[0], value=item.split("=", 1)[1]) for item in service.extra_env
+        EnvVar(name=item.split("=", 1)[0], value=item.split("=", 1)[1])
+        for item in service.extra_env
     )
 
 

@@ -45,7 +45,10 @@ def build_etcd_snapshots(ctx: PlanContext, host: HostView) -> ContainerSpec | No
             if s3.folder:
                 flags["s3-folder"] = s3.folder
             # rke-tools reads S3 credentials only from its environment; they stay Secrets.
-            for env_name, value in (("S3_ACCESS_KEY", s3.access_key), ("S3_SECRET_KEY", s3.secret_key)):
+            for env_name, value in (
+                ("S3_ACCESS_KEY", s3.access_key),
+                ("S3_SECRET_KEY", s3.secret_key),
+            ):
                 if value:
                     encoded = base64.b64encode(value.reveal().encode()).decode()
                     env.append(EnvVar(name=env_name, value=Secret(encoded)))

@@ -15,6 +15,11 @@ from pulumi_pyrke.plan.context import HostView, PlanContext
 from pulumi_pyrke.plan.flags import merge_flags
 
 
+# In the version table (KDM) but hidden from the v1.28 binary's --help, and without effect
+# now that in-tree cloud providers are gone: not emitted, so every flag is one the binary lists.
+_RETIRED: dict[str, str | None] = {"allow-untagged-cloud": None}
+
+
 def build_kube_controller_manager(ctx: PlanContext, host: HostView) -> ContainerSpec:
     """The kube-controller-manager container for controlplane host `host`."""
     cfg = ctx.config
@@ -46,12 +51,11 @@ def build_kube_controller_manager(ctx: PlanContext, host: HostView) -> Container
             extra_args=ctrl.extra_args,
             extra_args_array=ctrl.extra_args_array,
             prefix_path=host.prefix_path,
+            post=_RETIRED,
         ),
         env=sorted_env(ctx.checksum_env("cloud"), extra_env(ctrl)),
         binds=(kubernetes_bind(host), *ctrl.extra_binds),
         volumes_from=(names.SIDEKICK,),
         labels=labels(names.KUBE_CONTROLLER_MANAGER),
-        health_check=HealthCheck(
-            url="https://localhost:10257/healthz"
-        ),
+        health_check=HealthCheck(url="https://localhost:10257/healthz"),
     )

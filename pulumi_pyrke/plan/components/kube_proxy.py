@@ -38,7 +38,12 @@ def build_kube_proxy(ctx: PlanContext, host: HostView) -> ContainerSpec:
             prefix_path=host.prefix_path,
         ),
         env=sorted_env(extra_env(proxy)),
-        binds=(kubernetes_bind(host), "/run:/run", "/lib/modules:/lib/modules:ro", *proxy.extra_binds),
+        binds=(
+            kubernetes_bind(host),
+            "/run:/run",
+            "/lib/modules:/lib/modules:ro",
+            *proxy.extra_binds,
+        ),
         pid_mode="host",
         privileged=True,
         volumes_from=(names.SIDEKICK,),

@@ -40,7 +40,5 @@ def build_kube_scheduler(ctx: PlanContext, host: HostView) -> ContainerSpec:
         binds=(kubernetes_bind(host), *sched.extra_binds),
         volumes_from=(names.SIDEKICK,),
         labels=labels(names.KUBE_SCHEDULER),
-        health_check=HealthCheck(
-            url="https://localhost:10259/healthz"
-        ),
+        health_check=HealthCheck(url="https://localhost:10259/healthz"),
     )

@@ -107,10 +107,14 @@ def build_kubelet(ctx: PlanContext, host: HostView) -> ContainerSpec:
         env.append(EnvVar(name="RKE_KUBELET_CRIDOCKERD_DUALSTACK", value="true"))
     if cfg.cri_dockerd_stream_server_address:
         env.append(
-            EnvVar(name="CRIDOCKERD_STREAM_SERVER_ADDRESS", value=cfg.cri_dockerd_stream_server_address)
+            EnvVar(
+                name="CRIDOCKERD_STREAM_SERVER_ADDRESS", value=cfg.cri_dockerd_stream_server_address
+            )
         )
     if cfg.cri_dockerd_stream_server_port:
-        env.append(EnvVar(name="CRIDOCKERD_STREAM_SERVER_PORT", value=cfg.cri_dockerd_stream_server_port))
+        env.append(
+            EnvVar(name="CRIDOCKERD_STREAM_SERVER_PORT", value=cfg.cri_dockerd_stream_server_port)
+        )
     return ContainerSpec(
         name=names.KUBELET,
         plane="worker",
