@@ -14,7 +14,6 @@ from pulumi_pyrke.plan.components.common import (
 from pulumi_pyrke.plan.context import HostView, PlanContext
 from pulumi_pyrke.plan.flags import merge_flags
 
-
 # In the version table (KDM) but hidden from the v1.28 binary's --help, and without effect
 # now that in-tree cloud providers are gone: not emitted, so every flag is one the binary lists.
 _RETIRED: dict[str, str | None] = {"allow-untagged-cloud": None}
