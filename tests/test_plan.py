@@ -329,3 +329,61 @@ def test_plan_json_shape() -> None:
         "privileged",
     }
     assert node["files"] == sorted(node["files"])
+
+
+def test_cloud_config_and_webhook_files() -> None:
+    data = {
+        "nodes": [_node("10.0.0.1", ALL), _node("10.0.0.2", ["worker"])],
+        "cloud_provider": {
+            "name": "openstack",
+            "openstackCloudProvider": {"global": {"auth-url": "https://keystone", "tenant-id": 7}},
+        },
+        "authentication": {"strategy": "x509|webhook"},
+    }
+    plan = _plan(data)
+    worker = plan.node("10.0.0.2")
+    assert worker is not None
+    cloud = next(f for f in worker.files if f.path == "/etc/kubernetes/cloud-config")
+    assert cloud.content == "[Global]\nauth-url = https://keystone\ntenant-id = 7\n"
+    assert any(f.path == "/etc/kubernetes/kube-api-authn-webhook.yaml" for f in worker.files)
+    api = _container(plan, "10.0.0.1", "kube-apiserver")
+    assert _flag(api, "cloud-provider") == "openstack"
+    assert _flag(api, "cloud-config") == "/etc/kubernetes/cloud-config"
+    assert _flag(api, "authentication-token-webhook-cache-ttl") == "5s"
+    kubelet = _container(plan, "10.0.0.2", "kubelet")
+    assert any(e.name == "RKE_CLOUD_CONFIG_CHECKSUM" for e in kubelet.env)
+    assert _flag(_container(plan, "10.0.0.2", "kube-proxy"), "bind-address") == "10.0.0.2"
+
+
+def test_external_aws_has_no_cloud_config() -> None:
+    plan = _plan({"nodes": [_node("10.0.0.1", ALL)], "cloud_provider": {"name": "external-aws"}})
+    assert _flag(_container(plan, "10.0.0.1", "kubelet"), "cloud-provider") == "external"
+    assert _flag(_container(plan, "10.0.0.1", "kubelet"), "cloud-config") is None
+
+
+def test_nodelocal_dns_wins_for_kubelet() -> None:
+    plan = _plan(
+        {"nodes": [_node("10.0.0.1", ALL)], "dns": {"nodelocal": {"ip_address": "169.254.20.10"}}}
+    )
+    assert _flag(_container(plan, "10.0.0.1", "kubelet"), "cluster-dns") == "169.254.20.10"
+
+
+def test_external_etcd() -> None:
+    data = {
+        "nodes": [_node("10.0.0.1", ["controlplane", "worker"])],
+        "services": {
+            "etcd": {
+                "external_urls": ["https://etcd.example.com:2379"],
+                "ca_cert": "CA",
+                "cert": "C",
+                "key": "K",
+                "path": "/k8s",
+            }
+        },
+    }
+    plan = _plan(data)
+    api = _container(plan, "10.0.0.1", "kube-apiserver")
+    assert _flag(api, "etcd-servers") == "https://etcd.example.com:2379"
+    assert _flag(api, "etcd-prefix") == "/k8s"
+    assert _flag(api, "etcd-certfile") == "/etc/kubernetes/ssl/kube-etcd-client.pem"
+    assert plan.hosts_with("etcd") == ()

@@ -7,12 +7,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from pulumi_pyrke.errors import ConfigError, PyrkeError
+from pulumi_pyrke.errors import ConfigError, Problem, PyrkeError
 from pulumi_pyrke.model.facts import NodeFacts
 from pulumi_pyrke.model.load import LoadedConfig, load_cluster_yml
-from pulumi_pyrke.plan import plan_cluster
+from pulumi_pyrke.plan import ClusterState, plan_cluster, plan_cluster_with_pki
 from pulumi_pyrke.plan.render import render_json, render_text
+from pulumi_pyrke.plan.rkestate import is_rkestate, state_from_rkestate
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -22,77 +24,111 @@ EXIT_USAGE = 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pyrke",
-        description="Kubernetes clusters the RKE way: plan and run every component as a Docker "
-        "container on hosts reached over SSH, from an RKE cluster.yml.",
+        description="Kubernetes clusters the RKE way: every component a Docker container on "
+        "hosts reached over SSH, from an RKE cluster.yml.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    config_help = "cluster.yml path (default: %(default)s)"
     validate = sub.add_parser("validate", help="check a cluster.yml and list every problem")
-    validate.add_argument(
-        "-c", "--config", default="cluster.yml", help="cluster.yml path (default: %(default)s)"
+    validate.add_argument("-c", "--config", default="cluster.yml", help=config_help)
+    plan = sub.add_parser(
+        "plan", help="print what would run and be written on each host (contacts no host)"
     )
-    plan = sub.add_parser("plan", help="print what would run and be written on each host")
+    plan.add_argument("-c", "--config", default="cluster.yml", help=config_help)
+    plan.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    plan.add_argument("--facts", help="JSON file of host facts by address (default: assumed)")
     plan.add_argument(
-        "-c", "--config", default="cluster.yml", help="cluster.yml path (default: %(default)s)"
-    )
-    plan.add_argument(
-        "-o", "--output", choices=("text", "json"), default="text", help="output format"
-    )
-    plan.add_argument(
-        "--facts",
-        help="JSON file of host facts by address (as `pyrke` records them); without it defaults are assumed",
+        "--state",
+        help="previous state: RKE's cluster.rkestate or pulumi_pyrke's state JSON "
+        "(default: <config dir>/<config name>.rkestate when it exists)",
     )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit status (0 ok, 1 invalid input, 2 usage or file errors)."""
+    """Run the CLI; return the exit status (0 ok, 1 invalid input, 2 unreadable files)."""
     args = _parser().parse_args(argv)
     try:
-        loaded = _load(args.config)
+        loaded = load_cluster_yml(_read(args.config))
+        for warning in loaded.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if args.command == "validate":
+            config = loaded.config
+            print(
+                f"{args.config}: valid ({len(config.nodes)} nodes, "
+                f"Kubernetes {config.kubernetes_version})"
+            )
+            return EXIT_OK
+        return _plan(args, loaded)
     except ConfigError as exc:
-        print(
-            f"{args.config}: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}",
-            file=sys.stderr,
-        )
+        count = len(exc.problems)
+        print(f"{args.config}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
         for problem in exc.problems:
             print(str(problem))
         return EXIT_INVALID
-    except OSError as exc:
-        print(f"pyrke: cannot read {args.config}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
-    for warning in loaded.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    if args.command == "validate":
-        print(
-            f"{args.config}: valid ({len(loaded.config.nodes)} nodes, Kubernetes {loaded.config.kubernetes_version})"
-        )
-        return EXIT_OK
-    try:
-        facts = _facts(args.facts) if args.facts else {}
-        plan = plan_cluster(loaded.config, facts)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(str(problem))
-        return EXIT_INVALID
-    except OSError as exc:
-        print(f"pyrke: cannot read {args.facts}: {exc.strerror or exc}", file=sys.stderr)
+    except _Unreadable as exc:
+        print(f"pyrke: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except PyrkeError as exc:
         print(f"pyrke: {exc}", file=sys.stderr)
         return EXIT_INVALID
+
+
+def _plan(args: argparse.Namespace, loaded: LoadedConfig) -> int:
+    facts = _facts(args.facts) if args.facts else {}
+    state_path = args.state or _default_state_path(args.config)
+    if state_path is None:
+        plan = plan_cluster(loaded.config, facts)
+    else:
+        state = _state(state_path)
+        print(
+            f"using state {state_path}: {len(state.certificates or ())} certificates, "
+            f"{len(state.etcd_members)} etcd members",
+            file=sys.stderr,
+        )
+        plan, _ = plan_cluster_with_pki(loaded.config, facts, state)
     sys.stdout.write(render_json(plan) if args.output == "json" else render_text(plan))
     return EXIT_OK
 
 
-def _load(path: str) -> LoadedConfig:
-    return load_cluster_yml(Path(path).read_text(encoding="utf-8"))
+class _Unreadable(Exception):
+    """A file named on the command line cannot be read or parsed."""
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _Unreadable(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _json(path: str) -> Any:
+    try:
+        return json.loads(_read(path))
+    except json.JSONDecodeError as exc:
+        raise _Unreadable(f"{path} is not JSON (line {exc.lineno}): {exc.msg}") from None
+
+
+def _default_state_path(config_path: str) -> str | None:
+    """RKE's rule: cluster.yml -> cluster.rkestate in the same directory."""
+    candidate = Path(config_path).with_suffix(".rkestate")
+    return str(candidate) if candidate.is_file() else None
+
+
+def _state(path: str) -> ClusterState:
+    data = _json(path)
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(path="state", message=f"{path} must hold a JSON object")])
+    return state_from_rkestate(data) if is_rkestate(data) else ClusterState.from_dict(data)
 
 
 def _facts(path: str) -> dict[str, NodeFacts]:
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = _json(path)
     if not isinstance(data, dict):
-        raise ConfigError([])
-    return {addr: NodeFacts.from_dict(value, path=f"facts[{addr}]") for addr, value in data.items()}
+        raise ConfigError(
+            [Problem(path="facts", message=f"{path} must map node addresses to facts")]
+        )
+    return {addr: NodeFacts.from_dict(value, path=f"facts.{addr}") for addr, value in data.items()}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -68,13 +68,13 @@ def parse_cluster_config(data: Mapping[str, Any]) -> LoadedConfig:
                 if _delete_at(raw, loc):
                     pruned.append(format_path(loc))
     if config is None:
-        raise ConfigError(_dedupe(problems))
+        raise ConfigError(sort_problems(_dedupe(problems)))
     defaulted = apply_defaults(config)
     findings = check_config(defaulted, skip=pruned)
     problems.extend(p for p in findings if p.severity == "error")
     warnings = tuple(p for p in findings if p.severity == "warning")
     if problems:
-        raise ConfigError(_dedupe(problems))
+        raise ConfigError(sort_problems(_dedupe(problems)))
     return LoadedConfig(config=defaulted, warnings=warnings)
 
 
@@ -87,6 +87,16 @@ def format_path(loc: Iterable[Any]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Problems ordered by field path, list indexes numerically (nodes[2] before nodes[10])."""
+
+    def key(problem: Problem) -> list[tuple[int, int | str]]:
+        parts = re.split(r"[.\[\]]+", problem.path)
+        return [(0, int(p)) if p.isdigit() else (1, p) for p in parts if p]
+
+    return sorted(problems, key=key)
 
 
 def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
@@ -160,7 +170,7 @@ def _problem_from_error(err: Mapping[str, Any]) -> Problem:
         expected = err.get("ctx", {}).get("expected", "")
         message = f"{err.get('input')!r} is not valid; use {expected}"
     elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        message = str(err["msg"]).replace("Input should be", "must be")
+        message = f"{err.get('input')!r} " + str(err["msg"]).replace("Input should be", "must be")
     else:
         message = _MESSAGES.get(kind, str(err["msg"]).replace("Input should be", "must be"))
     return Problem(path=path, message=message)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Literal
 
 from pulumi_pyrke.model.secret import Secret
 
@@ -106,13 +107,16 @@ class HostPlan:
         return next((c for c in self.containers if c.name == name), None)
 
 
+CertificateActionName = Literal["create", "regenerate", "keep", "remove"]
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
-class CertificateAction:
+class CertificateChange:
     """What happens to one certificate: create, regenerate, keep or remove, and why."""
 
     name: str
-    action: str
-    reason: str = ""
+    action: CertificateActionName
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -127,7 +131,7 @@ class ClusterPlan:
     cluster_dns_server: str
     cluster_domain: str
     nodes: tuple[HostPlan, ...]
-    certificates: tuple[CertificateAction, ...] = ()
+    certificates: tuple[CertificateChange, ...] = ()
 
     def node(self, address: str) -> HostPlan | None:
         """The plan of the host at `address`, if it is in the cluster."""

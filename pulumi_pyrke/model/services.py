@@ -21,10 +21,12 @@ def check_cidr_list(value: str) -> str:
     for part in parts:
         try:
             ipaddress.ip_network(part, strict=True)
-        except ValueError as exc:
-            raise ValueError(
-                f"{part!r} is not a CIDR ({exc}); give one such as 10.43.0.0/16"
-            ) from None
+        except ValueError:
+            try:
+                loose = ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not a CIDR; give one such as 10.43.0.0/16") from None
+            raise ValueError(f"{part!r} has host bits set; did you mean {loose}?") from None
     return ",".join(parts)
 
 

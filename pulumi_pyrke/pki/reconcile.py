@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pulumi_pyrke.errors import PKIError
+from pulumi_pyrke.model.plan import CertificateActionName, CertificateChange
 from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.pki.bundle import Certificate, CertificateBundle
 from pulumi_pyrke.pki.generate import (
@@ -37,16 +37,7 @@ from pulumi_pyrke.pki.specs import (
     build_certificate_specs,
 )
 
-Action = Literal["create", "regenerate", "keep", "remove"]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class CertificateChange:
-    """What reconciling did to one certificate, and why."""
-
-    name: str
-    action: Action
-    reason: str
+Action = CertificateActionName
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

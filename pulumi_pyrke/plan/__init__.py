@@ -5,7 +5,7 @@ Pure: must not import paramiko, docker, boto3, a Kubernetes client, pulumi, sock
 
 from __future__ import annotations
 
-from pulumi_pyrke.plan.cluster import pki_request, plan_cluster
+from pulumi_pyrke.plan.cluster import pki_request, plan_cluster, plan_cluster_with_pki
 from pulumi_pyrke.plan.state import ClusterState
 
-__all__ = ["ClusterState", "pki_request", "plan_cluster"]
+__all__ = ["ClusterState", "pki_request", "plan_cluster", "plan_cluster_with_pki"]

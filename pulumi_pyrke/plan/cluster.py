@@ -7,12 +7,13 @@ exist) is left out. The same plan feeds `pyrke plan`, Pulumi's preview and the e
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from pulumi_pyrke import versions
 from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.facts import NodeFacts
 from pulumi_pyrke.model.plan import ClusterPlan, ContainerSpec, FileSpec, HostPlan, Taint
-from pulumi_pyrke.pki import ExternalEtcd, PKIRequest, host_files
+from pulumi_pyrke.pki import BundleResult, ExternalEtcd, PKIRequest, host_files, reconcile_bundle
 from pulumi_pyrke.plan import names
 from pulumi_pyrke.plan.components.etcd import build_etcd, member_name, peer_url
 from pulumi_pyrke.plan.components.etcd_snapshots import build_etcd_snapshots
@@ -59,18 +60,8 @@ def plan_cluster(
     )
     if config.services.kubelet.infra_container_image:
         images["pod_infra_container"] = config.services.kubelet.infra_container_image
-    hosts = tuple(
-        HostView(
-            address=n.address,
-            internal_address=n.internal_address,
-            hostname=n.hostname_override,
-            roles=frozenset(n.role),
-            facts=facts.get(n.address, NodeFacts()),
-            prefix_path=resolve_prefix_path(config.prefix_path, facts.get(n.address, NodeFacts())),
-        )
-        for n in config.nodes
-    )
-    generated = cluster_files(config, state.encryption_key)
+    hosts = _hosts(config, facts)
+    generated = cluster_files(config, state.encryption_key, state.encryption_key_name)
     checksums = {
         kind: md5(spec.content)
         for kind, spec in generated.items()
@@ -144,6 +135,20 @@ def plan_cluster(
     )
 
 
+def _hosts(config: ClusterConfig, facts: Mapping[str, NodeFacts]) -> tuple[HostView, ...]:
+    return tuple(
+        HostView(
+            address=n.address,
+            internal_address=n.internal_address,
+            hostname=n.hostname_override,
+            roles=frozenset(n.role),
+            facts=facts.get(n.address, NodeFacts()),
+            prefix_path=resolve_prefix_path(config.prefix_path, facts.get(n.address, NodeFacts())),
+        )
+        for n in config.nodes
+    )
+
+
 def pki_request(config: ClusterConfig, hosts: tuple[HostView, ...]) -> PKIRequest:
     """What the PKI must cover for this config and these hosts."""
     etcd = config.services.etcd
@@ -192,3 +197,20 @@ def _etcd_membership(
             states[host.address] = "existing"
             clusters[host.address] = ",".join(f"{member_name(m)}={peer_url(m)}" for m in joined)
     return states, clusters
+
+
+def plan_cluster_with_pki(
+    config: ClusterConfig,
+    facts: Mapping[str, NodeFacts] | None = None,
+    state: ClusterState | None = None,
+) -> tuple[ClusterPlan, BundleResult]:
+    """Reconcile the certificates (keep what is valid, make what is missing or stale), then plan.
+
+    The plan then knows every file's content and lists what happens to each certificate. New
+    keys are generated here, so two calls without a previous bundle give different digests.
+    """
+    state = state or ClusterState()
+    hosts = _hosts(config, facts or {})
+    result = reconcile_bundle(pki_request(config, hosts), state.certificates)
+    plan = plan_cluster(config, facts, replace(state, certificates=result.bundle))
+    return replace(plan, certificates=result.changes), result

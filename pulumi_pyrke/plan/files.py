@@ -97,7 +97,7 @@ def audit_policy(config: ClusterConfig) -> str | None:
     return to_yaml(api.audit_log.configuration.policy)
 
 
-def encryption_config(config: ClusterConfig, key: Secret | None) -> Secret | None:
+def encryption_config(config: ClusterConfig, key: Secret | None, key_name: str) -> Secret | None:
     """/etc/kubernetes/ssl/encryption.yaml, a Secret; None if off or the key is not known yet."""
     enc = config.services.kube_api.secrets_encryption_config
     if enc is None or not enc.enabled:
@@ -115,7 +115,7 @@ def encryption_config(config: ClusterConfig, key: Secret | None) -> Secret | Non
                     {
                         "resources": ["secrets"],
                         "providers": [
-                            {"aescbc": {"keys": [{"name": "key-pyrke", "secret": key.reveal()}]}},
+                            {"aescbc": {"keys": [{"name": key_name, "secret": key.reveal()}]}},
                             {"identity": {}},
                         ],
                     }
@@ -197,7 +197,9 @@ def registry_credentials(config: ClusterConfig) -> Secret | None:
     return Secret(json.dumps({"auths": auths}, sort_keys=True, indent=2))
 
 
-def cluster_files(config: ClusterConfig, encryption_key: Secret | None) -> dict[str, FileSpec]:
+def cluster_files(
+    config: ClusterConfig, encryption_key: Secret | None, key_name: str
+) -> dict[str, FileSpec]:
     """Every generated non-certificate file by kind (paths without prefix)."""
     out: dict[str, FileSpec] = {}
     admission = admission_config(config)
@@ -212,7 +214,7 @@ def cluster_files(config: ClusterConfig, encryption_key: Secret | None) -> dict[
     if enc is not None and enc.enabled:
         out["encryption"] = FileSpec(
             path=names.ENCRYPTION_FILE,
-            content=encryption_config(config, encryption_key),
+            content=encryption_config(config, encryption_key, key_name),
             source="secrets encryption configuration",
         )
     cloud = cloud_config(config)

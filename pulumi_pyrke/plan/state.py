@@ -19,6 +19,8 @@ class ClusterState:
 
     certificates: CertificateBundle | None = None
     encryption_key: Secret | None = None
+    # the key name is part of every encrypted record, so it must survive a takeover from RKE
+    encryption_key_name: str = "key-pyrke"
     etcd_members: tuple[str, ...] = ()  # addresses of the hosts that ran etcd last time
 
     def to_dict(self) -> dict[str, Any]:
@@ -26,6 +28,7 @@ class ClusterState:
         return {
             "certificates": self.certificates.to_state() if self.certificates else None,
             "encryption_key": self.encryption_key.reveal() if self.encryption_key else None,
+            "encryption_key_name": self.encryption_key_name,
             "etcd_members": list(self.etcd_members),
         }
 
@@ -44,5 +47,6 @@ class ClusterState:
         return cls(
             certificates=CertificateBundle.from_state(certs) if certs else None,
             encryption_key=Secret(str(key)) if key else None,
+            encryption_key_name=str(data.get("encryption_key_name") or "key-pyrke"),
             etcd_members=tuple(members),
         )

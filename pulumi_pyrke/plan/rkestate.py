@@ -1,0 +1,81 @@
+"""Read RKE's cluster.rkestate, so a cluster built by `rke up` keeps its certificates, secrets
+encryption key and etcd members when pulumi_pyrke takes it over. Pure: parses values only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from pulumi_pyrke.errors import PKIError
+from pulumi_pyrke.model.secret import Secret
+from pulumi_pyrke.pki import Certificate, CertificateBundle
+from pulumi_pyrke.plan.state import ClusterState
+
+# user-provided external etcd client certificates come from cluster.yml, not from the bundle
+_NOT_IN_BUNDLE = frozenset({"kube-etcd-client", "kube-etcd-client-ca"})
+
+
+def is_rkestate(data: Mapping[str, Any]) -> bool:
+    """Whether a parsed JSON document is RKE's state file (rather than pulumi_pyrke's)."""
+    return "currentState" in data or "desiredState" in data
+
+
+def state_from_rkestate(data: Mapping[str, Any]) -> ClusterState:
+    """The ClusterState an RKE state file describes: what RKE last applied (currentState), or
+    what it was about to apply (desiredState) if it never finished."""
+    current = data.get("currentState") or {}
+    desired = data.get("desiredState") or {}
+    has_current = current.get("certificatesBundle") or (
+        current and not desired.get("certificatesBundle")
+    )
+    chosen = current if has_current else desired
+    bundle = chosen.get("certificatesBundle") or {}
+    if not isinstance(bundle, Mapping):
+        raise PKIError("[certificates] RKE state: certificatesBundle must be a mapping")
+    certificates = []
+    for name, entry in sorted(bundle.items()):
+        if name in _NOT_IN_BUNDLE or not isinstance(entry, Mapping):
+            continue
+        cert, key = entry.get("certificatePEM"), entry.get("keyPEM")
+        if not cert or not key:
+            raise PKIError(
+                f"[certificates] RKE state: certificate {name} has no certificatePEM or keyPEM. "
+                "Use the cluster.rkestate written by `rke up`, or `rke util get-state-file`."
+            )
+        certificates.append(
+            Certificate.from_pem(name=name, cert_pem=str(cert), key_pem=Secret(str(key)))
+        )
+    config = chosen.get("rkeConfig") or {}
+    members = tuple(
+        str(node.get("address"))
+        for node in config.get("nodes") or []
+        if isinstance(node, Mapping) and "etcd" in (node.get("role") or [])
+    )
+    key, key_name = _encryption_key(chosen.get("encryptionConfig"))
+    return ClusterState(
+        certificates=CertificateBundle(certificates=tuple(certificates)) if certificates else None,
+        encryption_key=key,
+        encryption_key_name=key_name or "key-pyrke",
+        etcd_members=members,
+    )
+
+
+def _encryption_key(text: Any) -> tuple[Secret | None, str]:
+    """The first aescbc key of RKE's stored EncryptionConfiguration, if encryption was on."""
+    if not isinstance(text, str) or not text.strip():
+        return None, ""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise PKIError(
+            "[certificates] RKE state: encryptionConfig is not valid YAML; restore the state file"
+        ) from None
+    for resource in (doc or {}).get("resources") or []:
+        for provider in resource.get("providers") or []:
+            for key in (provider.get("aescbc") or {}).get("keys") or []:
+                if key.get("secret"):
+                    return Secret(str(key["secret"])), str(key.get("name") or "")
+    return None, ""
