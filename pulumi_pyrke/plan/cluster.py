@@ -13,7 +13,14 @@ from pulumi_pyrke import versions
 from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.facts import NodeFacts
 from pulumi_pyrke.model.plan import ClusterPlan, ContainerSpec, FileSpec, HostPlan, Taint
-from pulumi_pyrke.pki import BundleResult, ExternalEtcd, PKIRequest, host_files, reconcile_bundle
+from pulumi_pyrke.pki import (
+    BundleResult,
+    ExternalEtcd,
+    PKIFile,
+    PKIRequest,
+    host_files,
+    reconcile_bundle,
+)
 from pulumi_pyrke.plan import names
 from pulumi_pyrke.plan.components.etcd import build_etcd, member_name, peer_url
 from pulumi_pyrke.plan.components.etcd_snapshots import build_etcd_snapshots
@@ -76,12 +83,22 @@ def plan_cluster(
         etcd_initial_state=initial_state,
         etcd_initial_cluster=initial_cluster,
         checksums=checksums,
+        by_role={
+            role: tuple(h for h in hosts if role in h.roles)
+            for role in ("etcd", "controlplane", "worker")
+        },
     )
     request = pki_request(config, hosts)
     node_labels = {n.address: n.labels for n in config.nodes}
     node_taints = {n.address: n.taints for n in config.nodes}
+    # every host with the same roles holds the same certificate files: compute each set once
+    pki_files: dict[frozenset[str], tuple[PKIFile, ...]] = {}
     plans = []
     for host in hosts:
+        if host.roles not in pki_files:
+            pki_files[host.roles] = host_files(
+                request, host.roles, host.identity, state.certificates
+            )
         containers = tuple(
             spec
             for role, build in _BUILDERS
@@ -95,7 +112,7 @@ def plan_cluster(
                 content=f.content,
                 source=f"certificate {f.certificate}",
             )
-            for f in host_files(request, host.roles, host.identity, state.certificates)
+            for f in pki_files[host.roles]
         ]
         files += [
             FileSpec(

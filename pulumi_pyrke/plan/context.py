@@ -60,10 +60,11 @@ class PlanContext:
     etcd_initial_state: Mapping[str, str]  # address -> "new" or "existing"
     etcd_initial_cluster: Mapping[str, str]  # address -> the --initial-cluster value
     checksums: Mapping[str, str]  # "admission", "audit", "cloud" -> md5 of the file content
+    by_role: Mapping[str, tuple[HostView, ...]]  # role -> hosts carrying it, in config order
 
     def with_role(self, role: str) -> tuple[HostView, ...]:
         """Hosts carrying `role`, in config order."""
-        return tuple(h for h in self.hosts if role in h.roles)
+        return self.by_role.get(role, ())
 
     def options(self, service: str) -> Mapping[str, str]:
         """The version's default options for `service` (RKE's service key)."""
