@@ -187,3 +187,38 @@ def test_unknown_keys_suggest_or_list() -> None:
     errors = _errors("nodes: []\nnetwork:\n  plugn: canal\n  zzz: 1\n")
     assert "network.plugn: unknown key; did you mean 'plugin'?" in errors
     assert any(e.startswith("network.zzz: unknown key; valid keys here:") for e in errors)
+
+
+def test_misspelt_extra_args_flag_is_a_warning_with_a_suggestion() -> None:
+    data = dict(
+        MINIMAL,
+        services={
+            "kubelet": {"extra_args": {"max-pod": "200", "max-pods": "250"}},
+            "etcd": {"extra_args_array": {"quota-backend-byte": ["1"]}},
+        },
+    )
+    warnings = [str(w) for w in parse_cluster_config(data).warnings]
+    assert (
+        "services.kubelet.extra_args.max-pod: kubelet has no flag --max-pod (as of its v1.28 "
+        "--help); did you mean 'max-pods'?"
+    ) in warnings
+    assert any(w.startswith("services.etcd.extra_args_array.quota-backend-byte:") for w in warnings)
+    assert len(warnings) == 2
+
+
+def test_version_of_a_supported_minor_is_suggested() -> None:
+    errors = _errors("kubernetes_version: v1.30\nnodes: []\n")
+    assert any(
+        e.startswith(
+            "kubernetes_version: 'v1.30' is not supported (did you mean 'v1.30.14-rancher1-1'?)"
+        )
+        for e in errors
+    ), errors
+
+
+def test_addons_must_be_kubernetes_yaml() -> None:
+    bad = dict(MINIMAL, addons="a: [b")
+    with pytest.raises(ConfigError, match="addons: is not valid YAML at line 1"):
+        parse_cluster_config(bad)
+    good = dict(MINIMAL, addons="---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")
+    assert parse_cluster_config(good).config.addons

@@ -15,9 +15,9 @@ from pulumi_pyrke.model import NodeFacts, load_cluster_yml
 from pulumi_pyrke.model.plan import ClusterPlan
 from pulumi_pyrke.plan import plan_cluster
 from pulumi_pyrke.plan.render import render_json, render_text
+from pulumi_pyrke.versions import known_flags
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-FLAGS = Path(__file__).resolve().parent / "data" / "k8s-flags"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "cluster.yml").exists())
 BINARIES = {
     "kube-apiserver": "kube-apiserver",
@@ -38,8 +38,10 @@ def plan_case(case: str) -> ClusterPlan:
     return plan_cluster(loaded.config, facts)
 
 
-def _known_flags(name: str) -> set[str]:
-    return {line.strip() for line in (FLAGS / name).read_text().splitlines() if line.strip()}
+def _known_flags(binary: str) -> set[str]:
+    flags = {f"--{name}" for name in known_flags(binary)}
+    assert len(flags) > 40, f"the --help list of {binary} is missing"
+    return flags
 
 
 def test_there_are_golden_cases() -> None:
@@ -61,12 +63,12 @@ def test_golden_plan(case: str, update_golden: bool) -> None:
 def test_every_flag_exists_in_the_real_binary(case: str) -> None:
     """A flag the binary does not know makes it exit at start: check against real --help lists."""
     plan = plan_case(case)
-    etcd_flags = _known_flags("etcd-3.5.txt")
+    etcd_flags = _known_flags("etcd")
     for node in plan.nodes:
         for container in node.containers:
             flags = {a.split("=", 1)[0] for a in container.args if a.startswith("--")}
             if container.name in BINARIES:
-                known = _known_flags(f"v1.28/{BINARIES[container.name]}.txt")
+                known = _known_flags(BINARIES[container.name])
             elif container.name == "etcd":
                 known = etcd_flags
             else:

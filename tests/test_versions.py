@@ -371,11 +371,14 @@ def test_versions_package_stays_pure() -> None:
 def test_public_surface() -> None:
     assert versions.__all__ == sorted(versions.__all__)
     assert set(versions.__all__) == {
+        "FLAG_LIST_VERSION",
+        "SERVICE_BINARIES",
         "VersionInfo",
         "default_version",
         "get_version",
         "image_keys",
         "is_supported",
+        "known_flags",
         "resolve_images",
         "rewrite_image",
         "supported_versions",
@@ -438,3 +441,12 @@ def test_version_info_addon_templates_default_empty() -> None:
     )
     assert dict(info.addon_templates) == {}
     assert info.semver() == (1, 30, 1)
+
+
+def test_flag_lists_ship_with_the_package() -> None:
+    assert "max-pods" in versions.known_flags("kubelet")
+    assert "quota-backend-bytes" in versions.known_flags("etcd")
+    assert "--max-pods" not in versions.known_flags("kubelet")
+    assert versions.known_flags("no-such-binary") == frozenset()
+    for binary in versions.SERVICE_BINARIES.values():
+        assert len(versions.known_flags(binary)) > 40

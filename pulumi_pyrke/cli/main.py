@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Kubernetes clusters the RKE way: every component a Docker container on "
         "hosts reached over SSH, from an RKE cluster.yml.",
     )
+    parser.add_argument("--version", action="version", version=f"pyrke {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     config_help = "cluster.yml path (default: %(default)s)"
     validate = sub.add_parser("validate", help="check a cluster.yml and list every problem")
@@ -89,6 +91,13 @@ def _plan(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         plan, _ = plan_cluster_with_pki(loaded.config, facts, state)
     sys.stdout.write(render_json(plan) if args.output == "json" else render_text(plan))
     return EXIT_OK
+
+
+def _version() -> str:
+    try:
+        return metadata.version("pulumi-pyrke")
+    except metadata.PackageNotFoundError:  # running from a source tree without install
+        return "unknown"
 
 
 class _Unreadable(Exception):

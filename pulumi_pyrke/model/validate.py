@@ -6,11 +6,14 @@ dropped), the check is skipped so one mistake is not reported twice. Pure: no I/
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeAlias
+
+import yaml
 
 from pulumi_pyrke import versions
 from pulumi_pyrke.errors import Problem
@@ -132,12 +135,39 @@ def _duplicates(c: ClusterConfig) -> Iterator[Problem]:
 
 @reads("kubernetes_version")
 def _version(c: ClusterConfig) -> Iterator[Problem]:
-    if not versions.is_supported(c.kubernetes_version):
+    wanted = c.kubernetes_version
+    if versions.is_supported(wanted):
+        return
+    # "v1.28" or "v1.28.9-rancher1-1": point at the supported release of the same minor
+    minor = ".".join(wanted.lstrip("v").split("-")[0].split(".")[:2])
+    same = [v for v in versions.supported_versions() if v.lstrip("v").startswith(minor + ".")]
+    hint = f" (did you mean {same[-1]!r}?)" if same and minor.count(".") == 1 else ""
+    yield Problem(
+        path="kubernetes_version",
+        message=f"{wanted!r} is not supported{hint}; supported: "
+        f"{', '.join(versions.supported_versions())}",
+    )
+
+
+@reads("addons")
+def _addons(c: ClusterConfig) -> Iterator[Problem]:
+    try:
+        docs = list(yaml.safe_load_all(c.addons)) if c.addons.strip() else []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
         yield Problem(
-            path="kubernetes_version",
-            message=f"{c.kubernetes_version!r} is not supported; supported: "
-            f"{', '.join(versions.supported_versions())}",
+            path="addons", message=f"is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
         )
+        return
+    for i, doc in enumerate(docs):
+        if doc is not None and not (
+            isinstance(doc, dict) and doc.get("kind") and doc.get("apiVersion")
+        ):
+            yield Problem(
+                path="addons",
+                message=f"document {i + 1} is not a Kubernetes object (needs apiVersion and kind)",
+            )
 
 
 @reads(
@@ -321,3 +351,37 @@ def _cri(c: ClusterConfig) -> Iterator[Problem]:
             path="enable_cri_dockerd",
             message="must be true: Kubernetes 1.24 and later run on Docker only through cri-dockerd",
         )
+
+
+@reads("services")
+def _extra_args_flags(c: ClusterConfig) -> Iterator[Problem]:
+    """A flag the binary does not know makes it exit at start: warn, with the likely flag.
+
+    A warning, not an error: the lists are v1.28's --help, and deprecated flags are hidden there.
+    """
+    services = c.services
+    by_key = {
+        "etcd": services.etcd,
+        "kube-api": services.kube_api,
+        "kube-controller": services.kube_controller,
+        "scheduler": services.scheduler,
+        "kubelet": services.kubelet,
+        "kubeproxy": services.kubeproxy,
+    }
+    for key, service in by_key.items():
+        binary = versions.SERVICE_BINARIES[key]
+        known = versions.known_flags(binary)
+        if not known:
+            continue
+        for field in ("extra_args", "extra_args_array"):
+            for flag in getattr(service, field):
+                if flag in known:
+                    continue
+                close = difflib.get_close_matches(flag, sorted(known), 1, 0.75)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                yield Problem(
+                    path=f"services.{key}.{field}.{flag}",
+                    message=f"{binary} has no flag --{flag} (as of its "
+                    f"{'3.5' if binary == 'etcd' else versions.FLAG_LIST_VERSION} --help){hint}",
+                    severity="warning",
+                )

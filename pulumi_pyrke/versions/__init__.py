@@ -14,14 +14,18 @@ from pulumi_pyrke.versions.catalog import (
     is_supported,
     supported_versions,
 )
+from pulumi_pyrke.versions.flags import FLAG_LIST_VERSION, SERVICE_BINARIES, known_flags
 from pulumi_pyrke.versions.images import resolve_images, rewrite_image
 
 __all__ = [
+    "FLAG_LIST_VERSION",
+    "SERVICE_BINARIES",
     "VersionInfo",
     "default_version",
     "get_version",
     "image_keys",
     "is_supported",
+    "known_flags",
     "resolve_images",
     "rewrite_image",
     "supported_versions",
