@@ -6,10 +6,12 @@ from typing import Any
 
 import pytest
 
-from pulumi_pyrke.model import NodeFacts, parse_cluster_config
+from pulumi_pyrke.model import NodeFacts, Secret, parse_cluster_config
 from pulumi_pyrke.model.plan import ClusterPlan, ContainerSpec
-from pulumi_pyrke.plan import ClusterState, plan_cluster
+from pulumi_pyrke.plan import ClusterState, plan_cluster, plan_cluster_with_pki
+from pulumi_pyrke.plan.flags import flag_names
 from pulumi_pyrke.plan.render import plan_to_dict, render_text
+from pulumi_pyrke.versions import SERVICE_BINARIES, known_flags, supported_versions
 
 ALL = ["etcd", "controlplane", "worker"]
 
@@ -387,3 +389,28 @@ def test_external_etcd() -> None:
     assert _flag(api, "etcd-prefix") == "/k8s"
     assert _flag(api, "etcd-certfile") == "/etc/kubernetes/ssl/kube-etcd-client.pem"
     assert plan.hosts_with("etcd") == ()
+
+
+@pytest.mark.parametrize("version", supported_versions())
+def test_every_supported_version_plans_with_real_flags(version: str) -> None:
+    plan = _plan(dict(HA, kubernetes_version=version))
+    binaries = {"etcd": "etcd", **{name: name for name in SERVICE_BINARIES.values()}}
+    for node in plan.nodes:
+        for spec in node.containers:
+            if spec.name in binaries:
+                unknown = flag_names(spec.args) - {
+                    f"--{f}" for f in known_flags(binaries[spec.name])
+                }
+                assert not unknown, f"{version} {spec.name}: {sorted(unknown)}"
+            assert spec.image, f"{version}: {spec.name} has no image"
+
+
+def test_certificates_never_travel_in_the_environment() -> None:
+    data = dict(HA, services={"kubelet": {"generate_serving_certificate": True}})
+    plan, _ = plan_cluster_with_pki(parse_cluster_config(data).config)
+    for node in plan.nodes:
+        for spec in node.containers:
+            for var in spec.env:
+                value = var.value.reveal() if isinstance(var.value, Secret) else var.value
+                assert "BEGIN" not in value and not var.name.startswith("KUBECFG_"), var.name
+        assert all(f.mode == 0o600 and f.digest for f in node.files)

@@ -4,7 +4,6 @@ resolved images, hosts with their facts and prefix paths, checksums of generated
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -111,21 +110,3 @@ def resolve_prefix_path(configured: str, facts: NodeFacts) -> str:
         if marker in os_name:
             return prefix
     return "/"
-
-
-def is_ip(value: str) -> bool:
-    """Whether `value` is an IP address (not a DNS name)."""
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
-def first_service_ips(service_range: str) -> tuple[str, ...]:
-    """The kubernetes service IP of each service range (network address + 1)."""
-    return tuple(
-        str(ipaddress.ip_network(p.strip()).network_address + 1)
-        for p in service_range.split(",")
-        if p.strip()
-    )

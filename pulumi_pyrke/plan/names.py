@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import posixpath
 
+from pulumi_pyrke.pki.kubeconfig import SSL_DIR, cert_path, key_path, kubeconfig_path
+
 # containers
 ETCD = "etcd"
 ETCD_SNAPSHOTS = "etcd-rolling-snapshots"
@@ -20,7 +22,6 @@ ROLE_LABEL = "node-role.kubernetes.io/{role}"
 
 # paths inside containers (and on hosts, below the prefix path)
 K8S_DIR = "/etc/kubernetes"
-SSL_DIR = "/etc/kubernetes/ssl"
 ETCD_DATA_DIR = "/var/lib/rancher/etcd/"
 ETCD_HOST_DIR = "/var/lib/etcd"
 SNAPSHOT_DIR = "/opt/rke/etcd-snapshots/"
@@ -28,7 +29,7 @@ AUDIT_DIR = "/var/log/kube-audit"
 KUBELET_DIR = "/var/lib/kubelet"
 ADMISSION_FILE = "/etc/kubernetes/admission.yaml"
 AUDIT_POLICY_FILE = "/etc/kubernetes/audit-policy.yaml"
-ENCRYPTION_FILE = "/etc/kubernetes/ssl/encryption.yaml"
+ENCRYPTION_FILE = f"{SSL_DIR}/encryption.yaml"
 CLOUD_CONFIG_FILE = "/etc/kubernetes/cloud-config"
 WEBHOOK_FILE = "/etc/kubernetes/kube-api-authn-webhook.yaml"
 KUBELET_DOCKER_CONFIG = "/var/lib/kubelet/config.json"
@@ -43,19 +44,10 @@ APISERVER_PORT = 6443
 ETCD_CIPHERS = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
 
 
-def ssl(name: str) -> str:
-    """Path of certificate `name` on a host: /etc/kubernetes/ssl/<name>.pem."""
-    return f"{SSL_DIR}/{name}.pem"
-
-
-def ssl_key(name: str) -> str:
-    """Path of the key of certificate `name`: /etc/kubernetes/ssl/<name>-key.pem."""
-    return f"{SSL_DIR}/{name}-key.pem"
-
-
-def kubeconfig(name: str) -> str:
-    """Path of the component kubeconfig of `name`: /etc/kubernetes/ssl/kubecfg-<name>.yaml."""
-    return f"{SSL_DIR}/kubecfg-{name}.yaml"
+# certificate files are spelled once, by the PKI that writes them
+ssl = cert_path
+ssl_key = key_path
+kubeconfig = kubeconfig_path
 
 
 def on_host(prefix: str, path: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pulumi_pyrke.model.plan import ContainerSpec, HealthCheck
+from pulumi_pyrke.pki.specs import is_ip
 from pulumi_pyrke.plan import names
 from pulumi_pyrke.plan.components.common import (
     entrypoint,
@@ -11,7 +12,7 @@ from pulumi_pyrke.plan.components.common import (
     labels,
     sorted_env,
 )
-from pulumi_pyrke.plan.context import HostView, PlanContext, is_ip
+from pulumi_pyrke.plan.context import HostView, PlanContext
 from pulumi_pyrke.plan.flags import merge_flags
 
 
