@@ -222,3 +222,16 @@ def test_addons_must_be_kubernetes_yaml() -> None:
         parse_cluster_config(bad)
     good = dict(MINIMAL, addons="---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")
     assert parse_cluster_config(good).config.addons
+
+
+def test_service_range_set_once_holds_for_both_and_moves_the_dns_ip() -> None:
+    data = dict(MINIMAL, services={"kube-api": {"service_cluster_ip_range": "172.20.0.0/16"}})
+    services = parse_cluster_config(data).config.services
+    assert services.kube_controller.service_cluster_ip_range == "172.20.0.0/16"
+    assert services.kubelet.cluster_dns_server == "172.20.0.10"
+    data = dict(
+        MINIMAL, services={"kube-controller": {"service_cluster_ip_range": "172.21.0.0/16"}}
+    )
+    services = parse_cluster_config(data).config.services
+    assert services.kube_api.service_cluster_ip_range == "172.21.0.0/16"
+    assert services.kubelet.cluster_dns_server == "172.21.0.10"

@@ -5,6 +5,7 @@ Pure: takes a ClusterConfig, returns a new one. Version-dependent defaults use t
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from pulumi_pyrke import versions
@@ -107,7 +108,29 @@ def _service_defaults(services: Services) -> Services:
             }
         )
     api_update["audit_log"] = audit
-    return services.model_copy(update={"etcd": etcd, "kube_api": api.model_copy(update=api_update)})
+    controller, kubelet = services.kube_controller, services.kubelet
+    api_range_set = "service_cluster_ip_range" in api.model_fields_set
+    ctrl_range_set = "service_cluster_ip_range" in controller.model_fields_set
+    # The service range is written in two places in RKE; set in one, it holds for both.
+    if api_range_set and not ctrl_range_set:
+        controller = controller.model_copy(
+            update={"service_cluster_ip_range": api.service_cluster_ip_range}
+        )
+    elif ctrl_range_set and not api_range_set:
+        api_update["service_cluster_ip_range"] = controller.service_cluster_ip_range
+    service_range = api_update.get("service_cluster_ip_range", api.service_cluster_ip_range)
+    if "cluster_dns_server" not in kubelet.model_fields_set:
+        # RKE's 10.43.0.10 is the 10th address of its default range; follow a moved range
+        first = ipaddress.ip_network(service_range.split(",")[0])
+        kubelet = kubelet.model_copy(update={"cluster_dns_server": str(first.network_address + 10)})
+    return services.model_copy(
+        update={
+            "etcd": etcd,
+            "kube_api": api.model_copy(update=api_update),
+            "kube_controller": controller,
+            "kubelet": kubelet,
+        }
+    )
 
 
 def _network_defaults(network: NetworkConfig) -> NetworkConfig:
