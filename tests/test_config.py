@@ -235,3 +235,11 @@ def test_service_range_set_once_holds_for_both_and_moves_the_dns_ip() -> None:
     services = parse_cluster_config(data).config.services
     assert services.kube_api.service_cluster_ip_range == "172.21.0.0/16"
     assert services.kubelet.cluster_dns_server == "172.21.0.10"
+
+
+def test_system_images_keys_match_the_version_table() -> None:
+    from pulumi_pyrke.model.cluster import SYSTEM_IMAGE_KEYS, SystemImages
+    from pulumi_pyrke.versions import image_keys
+
+    assert image_keys() == SYSTEM_IMAGE_KEYS
+    assert tuple(sorted(SystemImages.model_fields)) == SYSTEM_IMAGE_KEYS

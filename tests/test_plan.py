@@ -346,7 +346,8 @@ def test_cloud_config_and_webhook_files() -> None:
     worker = plan.node("10.0.0.2")
     assert worker is not None
     cloud = next(f for f in worker.files if f.path == "/etc/kubernetes/cloud-config")
-    assert cloud.content == "[Global]\nauth-url = https://keystone\ntenant-id = 7\n"
+    assert isinstance(cloud.content, Secret)
+    assert cloud.content.reveal() == "[Global]\nauth-url = https://keystone\ntenant-id = 7\n"
     assert any(f.path == "/etc/kubernetes/kube-api-authn-webhook.yaml" for f in worker.files)
     api = _container(plan, "10.0.0.1", "kube-apiserver")
     assert _flag(api, "cloud-provider") == "openstack"
@@ -414,3 +415,31 @@ def test_certificates_never_travel_in_the_environment() -> None:
                 value = var.value.reveal() if isinstance(var.value, Secret) else var.value
                 assert "BEGIN" not in value and not var.name.startswith("KUBECFG_"), var.name
         assert all(f.mode == 0o600 and f.digest for f in node.files)
+
+
+def test_vsphere_cloud_config_sections_and_instance_hostnames() -> None:
+    data = {
+        "nodes": [_node("10.0.0.1", ALL)],
+        "cloud_provider": {
+            "name": "vsphere",
+            "vsphereCloudProvider": {
+                "global": {"insecure-flag": True, "password": "vc-secret"},
+                "virtual_center": {"10.9.9.9": {"datacenters": "dc1"}},
+            },
+        },
+    }
+    node = _plan(data).nodes[0]
+    cloud = next(f for f in node.files if f.path == "/etc/kubernetes/cloud-config")
+    assert isinstance(cloud.content, Secret)
+    assert cloud.content.reveal() == (
+        "[Global]\ninsecure-flag = true\npassword = vc-secret\n\n"
+        '[VirtualCenter "10.9.9.9"]\ndatacenters = dc1\n'
+    )
+    assert "vc-secret" not in render_text(_plan(data))
+    aws = {
+        "nodes": [_node("10.0.0.1", ALL)],
+        "cloud_provider": {"name": "external-aws", "useInstanceMetadataHostname": True},
+    }
+    plan = _plan(aws)
+    assert _flag(_container(plan, "10.0.0.1", "kubelet"), "hostname-override") is None
+    assert _flag(_container(plan, "10.0.0.1", "kube-proxy"), "hostname-override") is None

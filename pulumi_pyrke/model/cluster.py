@@ -36,9 +36,9 @@ SYSTEM_IMAGE_KEYS = (
     "aci_gbp_server_container",
     "aci_host_container",
     "aci_mcast_container",
-    "aci_open_vswitch_container",
     "aci_opflex_container",
     "aci_opflex_server_container",
+    "aci_ovs_container",
     "alpine",
     "calico_cni",
     "calico_controllers",
@@ -81,6 +81,7 @@ class Taint(RkeModel):
     key: str
     value: Text = ""
     effect: str = "NoSchedule"
+    timeAdded: str | None = None
 
     @field_validator("effect")
     @classmethod
@@ -144,9 +145,9 @@ class SystemImages(RkeModel):
     aci_gbp_server_container: str = ""
     aci_host_container: str = ""
     aci_mcast_container: str = ""
-    aci_open_vswitch_container: str = ""
     aci_opflex_container: str = ""
     aci_opflex_server_container: str = ""
+    aci_ovs_container: str = ""
     alpine: str = ""
     calico_cni: str = ""
     calico_controllers: str = ""

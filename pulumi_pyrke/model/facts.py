@@ -34,7 +34,7 @@ class NodeFacts:
     architecture: str = "x86_64"
     docker_version: str = ""
     docker_root_dir: str = "/var/lib/docker"
-    cgroup_driver: str = "cgroupfs"
+    cgroup_driver: str = ""  # unknown until observed; the planner then leaves the flag out
     cpus: int = 0
     memory_bytes: int = 0
     swap_bytes: int = 0

@@ -30,6 +30,7 @@ class NetworkConfig(RkeModel):
     flannel_network_provider: dict[str, Any] | None = None
     weave_network_provider: dict[str, Any] | None = None
     aci_network_provider: dict[str, Any] | None = None
+    enable_br_netfilter: bool = True
 
     @field_validator("plugin")
     @classmethod
@@ -191,6 +192,7 @@ class CloudProviderConfig(RkeModel):
     """cloud_provider: a name plus the provider's own settings (rendered to cloud-config)."""
 
     name: str = ""
+    useInstanceMetadataHostname: bool = False
     awsCloudProvider: dict[str, Any] | None = None
     azureCloudProvider: dict[str, Any] | None = None
     openstackCloudProvider: dict[str, Any] | None = None

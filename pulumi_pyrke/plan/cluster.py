@@ -13,6 +13,7 @@ from pulumi_pyrke import versions
 from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.facts import NodeFacts
 from pulumi_pyrke.model.plan import ClusterPlan, ContainerSpec, FileSpec, HostPlan, Taint
+from pulumi_pyrke.model.secret import reveal
 from pulumi_pyrke.pki import (
     BundleResult,
     ExternalEtcd,
@@ -70,9 +71,9 @@ def plan_cluster(
     hosts = _hosts(config, facts)
     generated = cluster_files(config, state.encryption_key, state.encryption_key_name)
     checksums = {
-        kind: md5(spec.content)
+        kind: md5(reveal(spec.content) or "")
         for kind, spec in generated.items()
-        if kind in ("admission", "audit", "cloud") and isinstance(spec.content, str)
+        if kind in ("admission", "audit", "cloud") and spec.content is not None
     }
     initial_state, initial_cluster = _etcd_membership(hosts, state)
     ctx = PlanContext(

@@ -78,6 +78,14 @@ class PlanContext:
         return "external" if cp.name == "external-aws" else cp.name
 
     @property
+    def uses_instance_hostname(self) -> bool:
+        """AWS clusters may name nodes from instance metadata: no --hostname-override then."""
+        cp = self.config.cloud_provider
+        return (
+            cp is not None and cp.name in ("aws", "external-aws") and cp.useInstanceMetadataHostname
+        )
+
+    @property
     def has_cloud_config(self) -> bool:
         """Whether /etc/kubernetes/cloud-config is written (a provider with settings)."""
         return "cloud" in self.checksums

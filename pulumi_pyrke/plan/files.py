@@ -125,39 +125,56 @@ def encryption_config(config: ClusterConfig, key: Secret | None, key_name: str) 
     )
 
 
+def _ini_name(key: str) -> str:
+    """RKE's ini section names: load_balancer -> LoadBalancer, global -> Global."""
+    return "".join(part[:1].upper() + part[1:] for part in key.split("_"))
+
+
+def _ini_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _ini(sections: dict[str, Any]) -> str:
+    """gcfg text, as RKE renders the aws, openstack and vsphere cloud configs."""
     lines: list[str] = []
-    for section in sorted(sections):
-        body = sections[section]
+
+    def section(header: str, body: dict[str, Any]) -> None:
+        lines.append(f"[{header}]")
+        lines.extend(f"{key} = {_ini_value(body[key])}" for key in sorted(body))
+        lines.append("")
+
+    for key in sorted(sections):
+        body = sections[key]
         if not isinstance(body, dict):
             continue
-        lines.append(f"[{section[:1].upper()}{section[1:]}]")
-        for key in sorted(body):
-            lines.append(
-                f"{key} = {json.dumps(body[key]) if not isinstance(body[key], str) else body[key]}"
-            )
-        lines.append("")
+        if body and all(isinstance(v, dict) for v in body.values()):
+            # a map of named sections: [VirtualCenter "10.0.0.1"], [ServiceOverride "1"]
+            for name in sorted(body):
+                section(f'{_ini_name(key)} "{name}"', body[name])
+        else:
+            section(_ini_name(key), body)
     return "\n".join(lines)
 
 
-def cloud_config(config: ClusterConfig) -> str | None:
-    """/etc/kubernetes/cloud-config for the configured provider, or None when there is none."""
+def cloud_config(config: ClusterConfig) -> Secret | None:
+    """/etc/kubernetes/cloud-config for the configured provider, or None when there is none.
+
+    A Secret: provider settings carry passwords and client secrets.
+    """
     cp = config.cloud_provider
     if cp is None:
         return None
     if cp.customCloudProvider:
-        return cp.customCloudProvider
+        return Secret(cp.customCloudProvider)
     if cp.azureCloudProvider:
-        return json.dumps(cp.azureCloudProvider, sort_keys=True, indent=2)
-    for settings in (
-        cp.awsCloudProvider,
-        cp.openstackCloudProvider,
-        cp.vsphereCloudProvider,
-        cp.harvesterCloudProvider,
-    ):
+        return Secret(json.dumps(cp.azureCloudProvider, sort_keys=True, indent=2))
+    if cp.harvesterCloudProvider and cp.harvesterCloudProvider.get("cloud_config"):
+        return Secret(str(cp.harvesterCloudProvider["cloud_config"]))
+    for settings in (cp.awsCloudProvider, cp.openstackCloudProvider, cp.vsphereCloudProvider):
         if settings:
-            sections = {k: v for k, v in settings.items() if isinstance(v, dict)}
-            return _ini(sections)
+            return Secret(_ini(settings))
     return None
 
 

@@ -20,9 +20,10 @@ def build_kube_proxy(ctx: PlanContext, host: HostView) -> ContainerSpec:
     proxy = ctx.config.services.kubeproxy
     computed = {
         "cluster-cidr": ctx.config.services.kube_controller.cluster_cidr,
-        "hostname-override": host.hostname,
         "kubeconfig": names.kubeconfig("kube-proxy"),
     }
+    if not ctx.uses_instance_hostname:
+        computed["hostname-override"] = host.hostname
     if ctx.cloud_provider_name:
         computed["bind-address"] = host.internal_address
     return ContainerSpec(

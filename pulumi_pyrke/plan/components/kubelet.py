@@ -80,7 +80,6 @@ def build_kubelet(ctx: PlanContext, host: HostView) -> ContainerSpec:
         "cluster-dns": cluster_dns(ctx),
         "cluster-domain": kubelet.cluster_domain,
         "fail-swap-on": "true" if kubelet.fail_swap_on else "false",
-        "hostname-override": host.hostname,
         "kubeconfig": names.kubeconfig("kube-node"),
         "pod-infra-container-image": ctx.images["pod_infra_container"],
         "root-dir": host.path(names.KUBELET_DIR),
@@ -94,6 +93,8 @@ def build_kubelet(ctx: PlanContext, host: HostView) -> ContainerSpec:
     taints = role_taints(host.roles)
     if taints:
         computed["register-with-taints"] = ",".join(t.render() for t in taints)
+    if not ctx.uses_instance_hostname:
+        computed["hostname-override"] = host.hostname
     if ctx.cloud_provider_name:
         computed["cloud-provider"] = ctx.cloud_provider_name
     if ctx.has_cloud_config:
