@@ -58,54 +58,18 @@ def plan_cluster(
     state: ClusterState | None = None,
 ) -> ClusterPlan:
     """Compute what every host must run and hold. `config` must come from load/parse (defaulted)."""
-    facts = facts or {}
     state = state or ClusterState()
-    info = versions.get_version(config.kubernetes_version)
-    images = dict(
-        versions.resolve_images(
-            info, config.system_images.overrides(), default_registry=_default_registry(config)
-        )
-    )
-    if config.services.kubelet.infra_container_image:
-        images["pod_infra_container"] = config.services.kubelet.infra_container_image
-    hosts = _hosts(config, facts)
     generated = cluster_files(config, state.encryption_key, state.encryption_key_name)
-    checksums = {
-        kind: md5(reveal(spec.content) or "")
-        for kind, spec in generated.items()
-        if kind in ("admission", "audit", "cloud") and spec.content is not None
-    }
-    initial_state, initial_cluster = _etcd_membership(hosts, state)
-    ctx = PlanContext(
-        config=config,
-        version=info,
-        images=images,
-        hosts=hosts,
-        etcd_initial_state=initial_state,
-        etcd_initial_cluster=initial_cluster,
-        checksums=checksums,
-        by_role={
-            role: tuple(h for h in hosts if role in h.roles)
-            for role in ("etcd", "controlplane", "worker")
-        },
-    )
-    request = pki_request(config, hosts)
-    node_labels = {n.address: n.labels for n in config.nodes}
-    node_taints = {n.address: n.taints for n in config.nodes}
+    ctx = _context(config, _hosts(config, facts or {}), state, generated)
+    request = pki_request(config, ctx.hosts)
     # every host with the same roles holds the same certificate files: compute each set once
     pki_files: dict[frozenset[str], tuple[PKIFile, ...]] = {}
     plans = []
-    for host in hosts:
+    for node, host in zip(config.nodes, ctx.hosts, strict=True):
         if host.roles not in pki_files:
             pki_files[host.roles] = host_files(
                 request, host.roles, host.identity, state.certificates
             )
-        containers = tuple(
-            spec
-            for role, build in _BUILDERS
-            if not role or role in host.roles
-            if (spec := build(ctx, host)) is not None
-        )
         files = [
             FileSpec(
                 path=host.path(f.path),
@@ -116,17 +80,11 @@ def plan_cluster(
             for f in pki_files[host.roles]
         ]
         files += [
-            FileSpec(
-                path=host.path(spec.path), mode=spec.mode, content=spec.content, source=spec.source
-            )
+            replace(spec, path=host.path(spec.path))
             for kind, spec in generated.items()
             if FILE_ROLES[kind] & host.roles
         ]
-        labels = dict(node_labels[host.address])
-        labels |= {names.ROLE_LABEL.format(role=r): "true" for r in sorted(host.roles)}
-        taints = role_taints(host.roles) + tuple(
-            Taint(key=t.key, value=t.value, effect=t.effect) for t in node_taints[host.address]
-        )
+        labels = {**node.labels, **{names.ROLE_LABEL.format(role=r): "true" for r in host.roles}}
         plans.append(
             HostPlan(
                 address=host.address,
@@ -134,13 +92,19 @@ def plan_cluster(
                 hostname=host.hostname,
                 roles=tuple(sorted(host.roles)),
                 prefix_path=host.prefix_path,
-                containers=containers,
+                containers=tuple(
+                    spec
+                    for role, build in _BUILDERS
+                    if not role or role in host.roles
+                    if (spec := build(ctx, host)) is not None
+                ),
                 files=tuple(sorted(files, key=lambda f: f.path)),
                 labels=tuple(sorted(labels.items())),
-                taints=taints,
+                taints=role_taints(host.roles)
+                + tuple(Taint(key=t.key, value=t.value, effect=t.effect) for t in node.taints),
             )
         )
-    control = [h for h in hosts if "controlplane" in h.roles]
+    control = ctx.with_role("controlplane")
     return ClusterPlan(
         kubernetes_version=config.kubernetes_version,
         cluster_name=config.cluster_name,
@@ -150,6 +114,42 @@ def plan_cluster(
         cluster_dns_server=config.services.kubelet.cluster_dns_server,
         cluster_domain=config.services.kubelet.cluster_domain,
         nodes=tuple(plans),
+    )
+
+
+def _context(
+    config: ClusterConfig,
+    hosts: tuple[HostView, ...],
+    state: ClusterState,
+    generated: Mapping[str, FileSpec],
+) -> PlanContext:
+    """The cluster-wide inputs of the component builders."""
+    info = versions.get_version(config.kubernetes_version)
+    default_registry = next((r.url for r in config.private_registries if r.is_default), None)
+    images = dict(
+        versions.resolve_images(
+            info, config.system_images.overrides(), default_registry=default_registry
+        )
+    )
+    if config.services.kubelet.infra_container_image:
+        images["pod_infra_container"] = config.services.kubelet.infra_container_image
+    initial_state, initial_cluster = _etcd_membership(hosts, state)
+    return PlanContext(
+        config=config,
+        version=info,
+        images=images,
+        hosts=hosts,
+        etcd_initial_state=initial_state,
+        etcd_initial_cluster=initial_cluster,
+        checksums={
+            kind: md5(reveal(spec.content) or "")
+            for kind, spec in generated.items()
+            if kind in ("admission", "audit", "cloud") and spec.content is not None
+        },
+        by_role={
+            role: tuple(h for h in hosts if role in h.roles)
+            for role in ("etcd", "controlplane", "worker")
+        },
     )
 
 
@@ -186,10 +186,6 @@ def pki_request(config: ClusterConfig, hosts: tuple[HostView, ...]) -> PKIReques
         generate_serving_certificate=config.services.kubelet.generate_serving_certificate,
         external_etcd=external,
     )
-
-
-def _default_registry(config: ClusterConfig) -> str | None:
-    return next((r.url for r in config.private_registries if r.is_default), None)
 
 
 def _etcd_membership(
