@@ -243,3 +243,56 @@ def test_system_images_keys_match_the_version_table() -> None:
 
     assert image_keys() == SYSTEM_IMAGE_KEYS
     assert tuple(sorted(SystemImages.model_fields)) == SYSTEM_IMAGE_KEYS
+
+
+@pytest.mark.parametrize(
+    "extra,expected",
+    [
+        ({"bastion_host": {"adress": "x", "address": "b", "user": "u"}},
+         "bastion_host.adress: unknown key; did you mean 'address'?"),
+        ({"bastion_host": {"user": "u"}}, "bastion_host.address: is required"),
+        ({"addon_job_timeout": "soon"}, "addon_job_timeout: must be an integer"),
+        ({"addon_job_timeout": 0}, "addon_job_timeout: 0 must be greater than or equal to 1"),
+        ({"ssh_agent_auth": "maybe"}, "ssh_agent_auth: must be true or false"),
+        ({"addons_include": "a.yaml"}, "addons_include: must be a list"),
+        ({"network": "canal"}, "network: must be a mapping of keys to values"),
+        ({"authorization": {"mode": "abac"}}, "authorization.mode: 'abac' is not valid; use 'rbac' or 'none'"),
+        ({"services": {"kube-api": {"service_cluster_ip_range": "10.43.0.1/16"}}},
+         "services.kube-api.service_cluster_ip_range: '10.43.0.1/16' has host bits set; did you mean 10.43.0.0/16?"),
+        ({"services": {"kubelet": {"extra_env": ["NOVALUE"]}}},
+         "services.kubelet.extra_env: 'NOVALUE' is not NAME=value"),
+        ({"services": {"kubelet": {"extra_binds": ["/srv"]}}},
+         "services.kubelet.extra_binds: '/srv' is not a bind; write /host/path:/container/path[:opts]"),
+        ({"private_registries": [{"url": "a", "password": "p"}]}, "private_registries[0].user: is required with a password"),
+        ({"services": {"etcd": {"uid": 52}}}, "services.etcd.uid: uid and gid must be set together"),
+        ({"authentication": {"strategy": "webhook"}},
+         "authentication.strategy: 'webhook' is not valid; use x509 or x509|webhook"),
+        ({"enable_cri_dockerd": False},
+         "enable_cri_dockerd: must be true: Kubernetes 1.24 and later run on Docker only through cri-dockerd"),
+    ],
+)  # fmt: skip
+def test_problem_messages(extra: dict[str, object], expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_cluster_config({**MINIMAL, **extra})
+    assert expected in [str(p) for p in info.value.problems]
+
+
+def test_a_broken_node_still_lets_other_checks_run() -> None:
+    data = {
+        "nodes": [
+            {"address": "10.0.0.1", "user": "u", "role": ["etcd", "controlplane"], "port": "x"},
+            {"address": "10.0.0.1", "user": "u", "role": ["worker"]},
+        ],
+        "services": {"kubelet": {"cluster_dns_server": "192.168.1.1"}},
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_cluster_config(data)
+    lines = [str(p) for p in info.value.problems]
+    assert lines[0] == "nodes[0].port: must be an integer"
+    assert any(
+        line.startswith("nodes[1].address: '10.0.0.1' is also used by nodes[0]") for line in lines
+    )
+    assert any(
+        line.startswith("services.kubelet.cluster_dns_server: 192.168.1.1 is outside")
+        for line in lines
+    )

@@ -222,8 +222,3 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
             if found is not None:
                 return found
     return None
-
-
-def normalise_path(path: str) -> str:
-    """'nodes[3].role' -> 'nodes[*].role', so paths can be matched against check patterns."""
-    return re.sub(r"\[\d+\]", "[*]", path)
