@@ -89,8 +89,8 @@ def _role_coverage(c: ClusterConfig) -> Iterator[Problem]:
     if len(etcd) % 2 == 0 and etcd:
         yield Problem(
             path="nodes",
-            message=f"an even number of etcd nodes ({len(etcd)}) tolerates no more failures than "
-            f"{len(etcd) - 1}; use an odd number",
+            message=f"an even number of etcd nodes ({len(etcd)}) survives no more failures "
+            f"({(len(etcd) - 1) // 2}) than {len(etcd) - 1} would; use an odd number",
             severity="warning",
         )
 
