@@ -34,6 +34,7 @@ from pulumi_pyrke.pki import (
     admin_kubeconfig,
     build_certificate_specs,
     cert_name,
+    component_kubeconfig,
     host_files,
     reconcile_bundle,
 )
@@ -694,10 +695,14 @@ def test_worker_gets_no_ca_key_and_no_apiserver(bundle: CertificateBundle) -> No
     assert not any("kube-apiserver" in p for p in paths)
 
 
-def test_host_files_without_a_bundle_have_no_content() -> None:
+def test_host_files_without_a_bundle_know_only_the_kubeconfigs() -> None:
     files = host_files(BASE, frozenset({"etcd", "controlplane"}), ETCD[0], None)
     assert {f.path for f in files} == COMMON | ETCD_FILES | CP_FILES
-    assert all(f.content is None for f in files)
+    for f in files:
+        if "/kubecfg-" in f.path:
+            assert f.content == component_kubeconfig(f.certificate)  # paths only, no key data
+        else:
+            assert f.content is None
 
 
 def test_host_files_leave_out_content_the_bundle_does_not_have_yet(

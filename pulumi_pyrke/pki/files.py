@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 
 from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.pki.bundle import CertificateBundle
-from pulumi_pyrke.pki.kubeconfig import cert_path, key_path, kubeconfig_path
+from pulumi_pyrke.pki.kubeconfig import (
+    cert_path,
+    component_kubeconfig,
+    key_path,
+    kubeconfig_path,
+)
 from pulumi_pyrke.pki.specs import (
     APISERVER,
     CA,
@@ -78,10 +83,14 @@ def host_files(
     specs = {s.name: s for s in build_certificate_specs(request)}
     files: list[PKIFile] = []
 
-    def add(path: str, name: str, content: str | Secret | None) -> None:
+    def add(path: str, name: str, content: str | Secret | None, *, known: bool = False) -> None:
         text = Secret(content) if isinstance(content, str) else content
         files.append(
-            PKIFile(path=path, content=text if bundle is not None else None, certificate=name)
+            PKIFile(
+                path=path,
+                content=text if bundle is not None or known else None,
+                certificate=name,
+            )
         )
 
     for name in sorted(_wanted(roles, set(specs))):
@@ -90,7 +99,8 @@ def host_files(
         if name != CA or "controlplane" in roles:
             add(key_path(name), name, cert.key_pem if cert else None)
         if specs[name].kubeconfig:
-            add(kubeconfig_path(name), name, cert.kubeconfig if cert else None)
+            # only file paths inside: known before any certificate exists
+            add(kubeconfig_path(name), name, component_kubeconfig(name), known=True)
     external = request.external_etcd
     if external is not None and "controlplane" in roles:
         add(cert_path(ETCD_CLIENT), ETCD_CLIENT, external.cert)
