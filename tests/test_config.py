@@ -296,3 +296,17 @@ def test_a_broken_node_still_lets_other_checks_run() -> None:
         line.startswith("services.kubelet.cluster_dns_server: 192.168.1.1 is outside")
         for line in lines
     )
+
+
+def test_pinned_kubernetes_image_of_another_minor_is_a_warning() -> None:
+    data = dict(MINIMAL, kubernetes_version="v1.28.15-rancher1-1",
+                system_images={"kubernetes": "rancher/hyperkube:v1.10.3-rancher2"})  # fmt: skip
+    warnings = [str(w) for w in parse_cluster_config(data).warnings]
+    assert any(
+        w.startswith(
+            "system_images.kubernetes: 'rancher/hyperkube:v1.10.3-rancher2' is Kubernetes v1.10"
+        )
+        for w in warnings
+    )
+    same = dict(data, system_images={"kubernetes": "registry.local/hyperkube:v1.28.15-custom"})
+    assert not parse_cluster_config(same).warnings

@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             config = loaded.config
             print(
-                f"{args.config}: valid ({len(config.nodes)} nodes, "
+                f"{args.config}: valid ({len(config.nodes)} node{'s' if len(config.nodes) != 1 else ''}, "
                 f"Kubernetes {config.kubernetes_version})"
             )
             return EXIT_OK

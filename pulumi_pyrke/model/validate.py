@@ -385,3 +385,20 @@ def _extra_args_flags(c: ClusterConfig) -> Iterator[Problem]:
                     f"{'3.5' if binary == 'etcd' else versions.FLAG_LIST_VERSION} --help){hint}",
                     severity="warning",
                 )
+
+
+@reads("system_images.kubernetes", "kubernetes_version")
+def _kubernetes_image(c: ClusterConfig) -> Iterator[Problem]:
+    """A pinned hyperkube of another minor runs with flags planned for kubernetes_version."""
+    image = c.system_images.kubernetes
+    tag = image.rpartition(":")[2]
+    found = re.match(r"v(\d+)\.(\d+)\.", tag)
+    wanted = re.match(r"v(\d+)\.(\d+)\.", c.kubernetes_version)
+    if image and found and wanted and found.groups() != wanted.groups():
+        yield Problem(
+            path="system_images.kubernetes",
+            message=f"{image!r} is Kubernetes v{'.'.join(found.groups())} but kubernetes_version "
+            f"is {c.kubernetes_version}; flags are planned for the latter. Remove the override "
+            "or pin an image of the same minor",
+            severity="warning",
+        )
