@@ -261,8 +261,8 @@ def test_keys_validity_and_usages(bundle: CertificateBundle) -> None:
         assert ExtendedKeyUsageOID.CLIENT_AUTH in eku, cert.name
 
 
-def test_component_kubeconfigs(bundle: CertificateBundle) -> None:
-    with_config = {c.name for c in bundle if c.kubeconfig is not None}
+def test_component_kubeconfigs() -> None:
+    with_config = {s.name for s in build_certificate_specs(BASE) if s.kubeconfig}
     assert with_config == {
         "kube-apiserver-proxy-client",
         "kube-apiserver-requestheader-ca",
@@ -271,9 +271,7 @@ def test_component_kubeconfigs(bundle: CertificateBundle) -> None:
         "kube-proxy",
         "kube-scheduler",
     }
-    cert = bundle.get("kube-scheduler")
-    assert cert is not None and cert.kubeconfig is not None
-    config = yaml.safe_load(cert.kubeconfig.reveal())
+    config = yaml.safe_load(component_kubeconfig("kube-scheduler").reveal())
     assert config["current-context"] == "local"
     assert config["clusters"] == [
         {
@@ -557,7 +555,6 @@ def _state_with(bundle: CertificateBundle, name: str, **entry: Any) -> dict[str,
         (lambda b: {"version": 1, "certificates": {"kube-ca": "x"}}, "entry 'kube-ca'"),
         (lambda b: _state_with(b, "kube-node", cert=None), "kube-node: 'cert' must be PEM"),
         (lambda b: _state_with(b, "kube-node", key=""), "kube-node: 'key' must be PEM"),
-        (lambda b: _state_with(b, "kube-node", kubeconfig=3), "'kubeconfig' must be text"),
         (lambda b: _state_with(b, "kube-node", cert="garbage"), "kube-node is not a PEM"),
         (lambda b: _state_with(b, "kube-node", key="garbage"), "key of kube-node is not"),
         (
@@ -580,7 +577,7 @@ def test_no_key_material_in_repr_or_str(bundle: CertificateBundle) -> None:
     texts = [repr(bundle), str(bundle), f"{bundle}"]
     for cert in bundle:
         texts += [repr(cert), str(cert), f"{cert}"]
-    texts += [repr(f) for f in host_files(BASE, frozenset({"controlplane"}), CP[0], bundle)]
+    texts += [repr(f) for f in host_files(BASE, frozenset({"controlplane"}), bundle)]
     for text in texts:
         assert "PRIVATE KEY" not in text and "BEGIN" not in text
     assert repr(bundle).startswith("CertificateBundle(kube-admin, kube-apiserver,")
@@ -671,7 +668,7 @@ CP_FILES = {
 def test_host_files_per_role(
     bundle: CertificateBundle, roles: set[str], expected: set[str]
 ) -> None:
-    files = host_files(BASE, frozenset(roles), WORKERS[0], bundle)
+    files = host_files(BASE, frozenset(roles), bundle)
     paths = [f.path for f in files]
     assert set(paths) == expected
     assert paths == sorted(paths)
@@ -683,20 +680,20 @@ def test_host_files_per_role(
         if f.path.endswith("-key.pem"):
             assert f.content == cert.key_pem
         elif f.path.endswith(".yaml"):
-            assert f.content == cert.kubeconfig
+            assert f.content == component_kubeconfig(f.certificate)
         else:
             assert f.content.reveal() == cert.cert_pem
 
 
 def test_worker_gets_no_ca_key_and_no_apiserver(bundle: CertificateBundle) -> None:
-    paths = {f.path for f in host_files(BASE, frozenset({"worker"}), WORKERS[1], bundle)}
+    paths = {f.path for f in host_files(BASE, frozenset({"worker"}), bundle)}
     assert f"{SSL}/kube-ca.pem" in paths
     assert f"{SSL}/kube-ca-key.pem" not in paths
     assert not any("kube-apiserver" in p for p in paths)
 
 
 def test_host_files_without_a_bundle_know_only_the_kubeconfigs() -> None:
-    files = host_files(BASE, frozenset({"etcd", "controlplane"}), ETCD[0], None)
+    files = host_files(BASE, frozenset({"etcd", "controlplane"}), None)
     assert {f.path for f in files} == COMMON | ETCD_FILES | CP_FILES
     for f in files:
         if "/kubecfg-" in f.path:
@@ -710,7 +707,7 @@ def test_host_files_leave_out_content_the_bundle_does_not_have_yet(
 ) -> None:
     new = _host("10.0.0.4")
     request = dataclasses.replace(BASE, etcd_hosts=(*ETCD, new), all_hosts=(*BASE.all_hosts, new))
-    files = host_files(request, frozenset({"etcd"}), new, bundle)
+    files = host_files(request, frozenset({"etcd"}), bundle)
     unknown = {f.path for f in files if f.content is None}
     assert unknown == {
         f"{SSL}/kube-etcd-10-0-0-4.pem",
@@ -722,7 +719,7 @@ def test_host_files_leave_out_content_the_bundle_does_not_have_yet(
 
 def test_host_files_without_serving_certificates() -> None:
     request = dataclasses.replace(BASE, generate_serving_certificate=False)
-    paths = {f.path for f in host_files(request, frozenset({"worker"}), WORKERS[0], None)}
+    paths = {f.path for f in host_files(request, frozenset({"worker"}), None)}
     assert not any("kube-kubelet" in p for p in paths)
 
 
@@ -731,12 +728,12 @@ def test_external_etcd_files_and_checks(bundle: CertificateBundle) -> None:
     assert ca is not None and node is not None
     external = ExternalEtcd(ca_cert=ca.cert_pem, cert=node.cert_pem, key=node.key_pem)
     request = dataclasses.replace(BASE, etcd_hosts=(), external_etcd=external)
-    files = {f.path: f for f in host_files(request, frozenset({"controlplane"}), CP[0], bundle)}
+    files = {f.path: f for f in host_files(request, frozenset({"controlplane"}), bundle)}
     assert files[f"{SSL}/kube-etcd-client.pem"].content == Secret(node.cert_pem)
     assert files[f"{SSL}/kube-etcd-client-key.pem"].content == node.key_pem
     assert files[f"{SSL}/kube-etcd-client-ca.pem"].content == Secret(ca.cert_pem)
     assert not any(p.startswith(f"{SSL}/kube-etcd-10") for p in files)
-    worker = host_files(request, frozenset({"worker"}), WORKERS[0], bundle)
+    worker = host_files(request, frozenset({"worker"}), bundle)
     assert not any("kube-etcd-client" in f.path for f in worker)
 
     result = reconcile_bundle(request, bundle)

@@ -81,7 +81,7 @@ class Taint(RkeModel):
     key: str
     value: Text = ""
     effect: str = "NoSchedule"
-    timeAdded: str | None = None
+    timeAdded: str | None = None  # set by Kubernetes; accepted and ignored, as RKE does
 
     @field_validator("effect")
     @classmethod
@@ -114,7 +114,7 @@ class NodeConfig(RkeModel):
     ssh_agent_auth: bool = False
     labels: dict[str, Text] = Field(default_factory=dict)
     taints: list[Taint] = Field(default_factory=list)
-    nodeName: str = ""
+    nodeName: str = ""  # Rancher's node reference; accepted and ignored, as RKE does
 
     @field_validator("role", mode="before")
     @classmethod

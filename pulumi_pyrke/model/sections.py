@@ -192,6 +192,7 @@ class CloudProviderConfig(RkeModel):
     """cloud_provider: a name plus the provider's own settings (rendered to cloud-config)."""
 
     name: str = ""
+    # the camelCase keys below are RKE's own yaml spellings
     useInstanceMetadataHostname: bool = False
     awsCloudProvider: dict[str, Any] | None = None
     azureCloudProvider: dict[str, Any] | None = None
@@ -229,7 +230,7 @@ class RestoreConfig(RkeModel):
 class RotateCertificates(RkeModel):
     """rotate_certificates: normally set by `pyrke cert rotate`, not by hand."""
 
-    caCertificates: bool = False
+    caCertificates: bool = False  # RKE's own (json) spelling
     services: list[
         Literal[
             "etcd",

@@ -1,5 +1,5 @@
-"""CertificateBundle: every certificate of a cluster with its key and kubeconfig, and its JSON-able
-state form. Keys are Secrets; nothing here prints key material. Pure; no I/O imports.
+"""CertificateBundle: every certificate of a cluster with its key, and its JSON-able state form.
+Component kubeconfigs are not stored: they hold only paths (see kubeconfig.component_kubeconfig). Keys are Secrets; nothing here prints key material. Pure; no I/O imports.
 """
 
 from __future__ import annotations
@@ -31,12 +31,9 @@ class Certificate:
     not_after: datetime
     cert_pem: str = field(repr=False)
     key_pem: Secret = field(repr=False)
-    kubeconfig: Secret | None = field(default=None, repr=False)
 
     @classmethod
-    def from_pem(
-        cls, *, name: str, cert_pem: str, key_pem: Secret, kubeconfig: Secret | None = None
-    ) -> Certificate:
+    def from_pem(cls, *, name: str, cert_pem: str, key_pem: Secret) -> Certificate:
         """A Certificate from PEM text; PKIError when the PEM is malformed or the key does not fit."""
         cert = load_cert(cert_pem, name)
         if not same_public_key(cert, load_key(key_pem, name)):
@@ -56,7 +53,6 @@ class Certificate:
             not_after=info.not_after,
             cert_pem=cert_pem,
             key_pem=key_pem,
-            kubeconfig=kubeconfig,
         )
 
 
@@ -100,12 +96,7 @@ class CertificateBundle:
         return {
             "version": STATE_VERSION,
             "certificates": {
-                c.name: {
-                    "cert": c.cert_pem,
-                    "key": c.key_pem.reveal(),
-                    "kubeconfig": c.kubeconfig.reveal() if c.kubeconfig is not None else None,
-                }
-                for c in self.certificates
+                c.name: {"cert": c.cert_pem, "key": c.key_pem.reveal()} for c in self.certificates
             },
         }
 
@@ -130,24 +121,15 @@ class CertificateBundle:
             if not isinstance(name, str) or not isinstance(entry, Mapping):
                 raise PKIError(
                     f"[certificates] certificate state entry {name!r} must map a name to "
-                    "{cert, key, kubeconfig}"
+                    "{cert, key}"
                 )
-            cert, key, kubeconfig = entry.get("cert"), entry.get("key"), entry.get("kubeconfig")
+            cert, key = entry.get("cert"), entry.get("key")
             for field_name, value in (("cert", cert), ("key", key)):
                 if not isinstance(value, str) or not value:
                     raise PKIError(
                         f"[certificates] certificate state of {name}: {field_name!r} must be PEM text"
                     )
-            if kubeconfig is not None and not isinstance(kubeconfig, str):
-                raise PKIError(
-                    f"[certificates] certificate state of {name}: 'kubeconfig' must be text or null"
-                )
             certificates.append(
-                Certificate.from_pem(
-                    name=name,
-                    cert_pem=str(cert),
-                    key_pem=Secret(str(key)),
-                    kubeconfig=Secret(kubeconfig) if kubeconfig is not None else None,
-                )
+                Certificate.from_pem(name=name, cert_pem=str(cert), key_pem=Secret(str(key)))
             )
         return cls(certificates=tuple(certificates))

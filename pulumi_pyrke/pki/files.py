@@ -28,7 +28,6 @@ from pulumi_pyrke.pki.specs import (
     REQUESTHEADER_CA,
     SCHEDULER,
     SERVICE_ACCOUNT,
-    HostIdentity,
     PKIRequest,
     build_certificate_specs,
 )
@@ -47,11 +46,11 @@ _CONTROLPLANE = (
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PKIFile:
-    """One file of the PKI on a host. `content` is None while the bundle is not known."""
+    """One file of the PKI on a host: a certificate, its key or its component kubeconfig."""
 
     path: str  # absolute on the node, without prefix_path
     mode: int = FILE_MODE
-    content: Secret | None = field(default=None, repr=False)
+    content: Secret | None = field(default=None, repr=False)  # None: not known yet
     certificate: str  # the bundle name the file belongs to, e.g. "kube-node"
 
 
@@ -66,20 +65,18 @@ def _wanted(roles: frozenset[str], names: set[str]) -> set[str]:
 
 
 def host_files(
-    request: PKIRequest,
-    roles: frozenset[str],
-    host: HostIdentity,
-    bundle: CertificateBundle | None,
+    request: PKIRequest, roles: frozenset[str], bundle: CertificateBundle | None
 ) -> tuple[PKIFile, ...]:
-    """The certificate files `host` holds given its `roles`, sorted by path.
+    """The certificate files a host with `roles` holds, sorted by path. Every host of the same
+    roles holds the same set: RKE ships every per-host certificate to every host of a role.
 
     Every host: kube-ca (its key only on controlplane), kube-proxy, kube-node and, when enabled,
     every kube-kubelet-*; etcd: every kube-etcd-*; controlplane: the apiserver, service account,
     controller, scheduler and requestheader certificates, plus the user's external etcd client
     certificate. Contents come from `bundle` (None while it is None or lacks the certificate);
-    the external etcd files come from the request once a bundle exists.
+    the external etcd files come from the request once a bundle exists; component kubeconfigs
+    hold only paths and are always known.
     """
-    del host  # every host of a role gets the same set (RKE ships all per-host certs to all)
     specs = {s.name: s for s in build_certificate_specs(request)}
     files: list[PKIFile] = []
 

@@ -25,7 +25,6 @@ from pulumi_pyrke.pki.generate import (
     same_public_key,
     sign,
 )
-from pulumi_pyrke.pki.kubeconfig import component_kubeconfig
 from pulumi_pyrke.pki.specs import (
     ETCD_CLIENT,
     ETCD_CLIENT_CA,
@@ -172,10 +171,7 @@ def reconcile_bundle(
     changes: list[CertificateChange] = []
 
     def record(spec: CertificateSpec, pem: str, key: Secret, action: Action, reason: str) -> None:
-        kubeconfig = component_kubeconfig(spec.name) if spec.kubeconfig else None
-        made.append(
-            Certificate.from_pem(name=spec.name, cert_pem=pem, key_pem=key, kubeconfig=kubeconfig)
-        )
+        made.append(Certificate.from_pem(name=spec.name, cert_pem=pem, key_pem=key))
         changes.append(CertificateChange(name=spec.name, action=action, reason=reason))
 
     # CAs first: every leaf is checked against, and signed by, the CA this run settles on

@@ -62,14 +62,12 @@ def plan_cluster(
     generated = cluster_files(config, state.encryption_key, state.encryption_key_name)
     ctx = _context(config, _hosts(config, facts or {}), state, generated)
     request = pki_request(config, ctx.hosts)
-    # every host with the same roles holds the same certificate files: compute each set once
+    # every host with the same roles holds the same certificate files: one set per role set
     pki_files: dict[frozenset[str], tuple[PKIFile, ...]] = {}
     plans = []
     for node, host in zip(config.nodes, ctx.hosts, strict=True):
         if host.roles not in pki_files:
-            pki_files[host.roles] = host_files(
-                request, host.roles, host.identity, state.certificates
-            )
+            pki_files[host.roles] = host_files(request, host.roles, state.certificates)
         files = [
             FileSpec(
                 path=host.path(f.path),
