@@ -1,1 +1,34 @@
-"""SSH and Docker-over-SSH transport and host fact gathering (arrives with the hosts issue)."""
+"""SSH and Docker-over-SSH transport and host fact gathering: the only users of paramiko and docker.
+
+One paramiko connection per host, its key verified, reused for commands and the Docker API;
+foreign errors leave this package as ``pulumi_pyrke.errors`` types with a hint.
+"""
+
+from __future__ import annotations
+
+from pulumi_pyrke.transport.docker_host import open_docker
+from pulumi_pyrke.transport.keys import (
+    HostKey,
+    host_key_problem,
+    key_problems,
+    load_private_key,
+    parse_host_key,
+)
+from pulumi_pyrke.transport.observe import HostObservation, observe_host, observe_session
+from pulumi_pyrke.transport.ssh import CommandResult, SSHSession, SSHTarget, connect
+
+__all__ = [
+    "CommandResult",
+    "HostKey",
+    "HostObservation",
+    "SSHSession",
+    "SSHTarget",
+    "connect",
+    "host_key_problem",
+    "key_problems",
+    "load_private_key",
+    "observe_host",
+    "observe_session",
+    "open_docker",
+    "parse_host_key",
+]

@@ -1,0 +1,142 @@
+"""Observe one host: connect once, verify its key, wait for its Docker, and gather its facts.
+
+This is what a Node create/read does. It changes nothing on the host.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import requests
+
+from pulumi_pyrke.deadline import Deadline, Retry, wait_until
+from pulumi_pyrke.errors import DeadlineExceeded, DockerError
+from pulumi_pyrke.model.facts import NodeFacts
+from pulumi_pyrke.transport.docker_host import open_docker
+from pulumi_pyrke.transport.facts import (
+    SOCKET_MISSING,
+    SOCKET_NO_ACCESS,
+    HostProbe,
+    build_node_facts,
+    host_probe_command,
+    parse_containers,
+    parse_host_probe,
+)
+from pulumi_pyrke.transport.ssh import SSHSession, SSHTarget, connect
+
+log = logging.getLogger("pulumi_pyrke.transport")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HostObservation:
+    """What one look at a host found, and what it cost."""
+
+    facts: NodeFacts
+    host_key: str  # "type base64" that the host presented, and that was enforced
+    ssh_connections: int  # SSH logins made: 1, or 2 through a bastion
+
+
+def observe_host(
+    target: SSHTarget,
+    *,
+    docker_socket: str = "/var/run/docker.sock",
+    ready_timeout: float = 300.0,
+    log: Progress | None = None,
+) -> HostObservation:
+    """Connect to ``target`` and return its facts, waiting up to ``ready_timeout`` seconds
+    for SSH and then Docker to answer (a fresh machine may still be booting)."""
+    say = _progress(log)
+    deadline = Deadline.after(ready_timeout)
+    with connect(target, deadline=deadline) as session:
+        say(
+            f"[ssh] connected to {target.label} (host key {session.host_key.fingerprint()}, "
+            f"{session.connections} SSH connection{'s' if session.connections > 1 else ''})"
+        )
+        facts = observe_session(session, docker_socket=docker_socket, deadline=deadline, log=log)
+        return HostObservation(
+            facts=facts, host_key=session.host_key.line(), ssh_connections=session.connections
+        )
+
+
+def observe_session(
+    session: SSHSession, *, docker_socket: str, deadline: Deadline, log: Progress | None = None
+) -> NodeFacts:
+    """Gather the facts of the host behind an open session, waiting for Docker until ``deadline``."""
+    say = _progress(log)
+    host = session.target.address
+
+    def docker_ready() -> tuple[HostProbe, docker.DockerClient, dict[str, Any]]:
+        result = session.run(
+            host_probe_command(docker_socket), timeout=max(5.0, deadline.remaining())
+        )
+        probe = parse_host_probe(result.stdout)
+        if probe.socket_state == SOCKET_NO_ACCESS:
+            raise _socket_denied(host, docker_socket, probe)
+        if probe.socket_state == SOCKET_MISSING:
+            raise Retry(f"no Docker socket at {docker_socket} (dockerd is not running)")
+        if not probe.docker_cli:
+            raise Retry("the docker command is not installed")
+        try:
+            client, version = open_docker(session, docker_socket)
+        except DockerError as exc:
+            if "too old" in str(exc):
+                raise
+            raise Retry(exc) from exc
+        return probe, client, version
+
+    def waiting(attempt: int, retry: Retry) -> None:
+        say(f"[docker] host {host}: waiting for Docker (attempt {attempt}): {retry.cause}")
+
+    try:
+        probe, client, version = wait_until(
+            docker_ready,
+            deadline,
+            what=f"[docker] host {host}: Docker did not answer",
+            hint=(
+                "Start Docker on the host (systemctl start docker), check docker_socket, "
+                "or raise ready_timeout if Docker is still being installed."
+            ),
+            on_retry=waiting,
+        )
+    except DeadlineExceeded as exc:
+        raise DockerError(str(exc)) from exc.__cause__
+    try:
+        info: dict[str, Any] = client.api.info()
+        listing: list[dict[str, Any]] = client.api.containers(all=True)
+    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
+        raise DockerError(
+            f"[docker] host {host}: Docker stopped answering while reading its state "
+            f"({type(exc).__name__}: {exc}). Check dockerd's log on the host and run again."
+        ) from exc
+    finally:
+        client.close()
+    facts = build_node_facts(probe, info, version, parse_containers(listing))
+    say(
+        f"[docker] host {host}: {facts.hostname}, {facts.os}, kernel {facts.kernel}, "
+        f"Docker {facts.docker_version} ({facts.cgroup_driver or 'unknown'} cgroups), "
+        f"{facts.cpus} CPUs, {facts.memory_bytes // 2**20} MiB, {len(facts.containers)} containers"
+    )
+    return facts
+
+
+def _socket_denied(host: str, socket_path: str, probe: HostProbe) -> DockerError:
+    return DockerError(
+        f"[docker] host {host}: user {probe.user!r} (groups: {', '.join(probe.groups) or 'none'}) "
+        f"may not use the Docker socket {socket_path} ({probe.socket_owner}). Add the user to the "
+        f"docker group (usermod -aG docker {probe.user}) and run again, or connect as root."
+    )
+
+
+def _progress(callback: Progress | None) -> Progress:
+    def say(message: str) -> None:
+        log.info("%s", message)
+        if callback is not None:
+            callback(message)
+
+    return say
