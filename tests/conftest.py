@@ -1,10 +1,13 @@
-"""Shared test fixtures and the --update-golden option."""
+"""Shared test fixtures, the --update-golden option, and real test nodes (harness.fixtures:
+the `nodes` marker and the test_keys, node_factory and shared_nodes fixtures)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ("harness.fixtures",)
 
 ROOT = Path(__file__).resolve().parent
 GOLDEN = ROOT / "golden"
