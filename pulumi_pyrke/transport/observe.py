@@ -40,6 +40,7 @@ class HostObservation:
     facts: NodeFacts
     host_key: str  # "type base64" that the host presented, and that was enforced
     ssh_connections: int  # SSH logins made: 1, or 2 through a bastion
+    bastion_host_key: str | None = None  # the bastion's key, when there is one
 
 
 def observe_host(
@@ -60,7 +61,10 @@ def observe_host(
         )
         facts = observe_session(session, docker_socket=docker_socket, deadline=deadline, log=log)
         return HostObservation(
-            facts=facts, host_key=session.host_key.line(), ssh_connections=session.connections
+            facts=facts,
+            host_key=session.host_key.line(),
+            ssh_connections=session.connections,
+            bastion_host_key=session.jump.host_key.line() if session.jump is not None else None,
         )
 
 
