@@ -6,6 +6,9 @@ from RKE is understood as RKE understood it.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from pulumi_pyrke.errors import (
     ConfigError,
     DeadlineExceeded,
@@ -24,7 +27,19 @@ from pulumi_pyrke.errors import (
 from pulumi_pyrke.model import ClusterConfig, NodeFacts, Secret, load_cluster_yml
 from pulumi_pyrke.plan import ClusterState, plan_cluster
 
+if TYPE_CHECKING:
+    from pulumi_pyrke.providers.node import BastionArgs, Node, NodeArgs
+
+# The resource classes import pulumi, paramiko and docker; loading them on first use keeps
+# `pyrke validate` and the pure core from paying for that.
+_LAZY = {
+    "BastionArgs": "pulumi_pyrke.providers.node",
+    "Node": "pulumi_pyrke.providers.node",
+    "NodeArgs": "pulumi_pyrke.providers.node",
+}
+
 __all__ = [
+    "BastionArgs",
     "ClusterConfig",
     "ClusterState",
     "ConfigError",
@@ -32,6 +47,8 @@ __all__ = [
     "DockerError",
     "HostKeyMismatch",
     "KubeError",
+    "Node",
+    "NodeArgs",
     "NodeFacts",
     "NodeSourceError",
     "PKIError",
@@ -45,3 +62,13 @@ __all__ = [
     "load_cluster_yml",
     "plan_cluster",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load the resource classes on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pulumi_pyrke' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

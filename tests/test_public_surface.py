@@ -32,3 +32,26 @@ def test_errors_form_one_tree() -> None:
     assert issubclass(errors.DeadlineExceeded, TimeoutError)
     assert issubclass(errors.HostKeyMismatch, errors.SSHError)
     assert issubclass(errors.DockerError, errors.TransportError)
+
+
+def test_the_resource_classes_are_public() -> None:
+    for name in ("Node", "NodeArgs", "BastionArgs"):
+        assert name in pulumi_pyrke.__all__
+
+
+def test_provider_class_paths_never_move() -> None:
+    """Pulumi pickles providers by reference into stack state: these paths are a contract
+    (renaming one breaks refresh and delete of every resource already deployed)."""
+    import importlib
+
+    for path in ("pulumi_pyrke.providers.node.NodeProvider",):
+        module, _, name = path.rpartition(".")
+        provider = getattr(importlib.import_module(module), name)
+        assert f"{provider.__module__}.{provider.__qualname__}" == path
+
+
+def test_resource_type_tokens_never_move() -> None:
+    """The type token is part of every resource's URN in stack state."""
+    from pulumi_pyrke import Node
+
+    assert f"pulumi-python:{Node._resource_type_name}" == "pulumi-python:dynamic/pyrke:Node"

@@ -1,0 +1,377 @@
+"""The pyrke Node: one host reached over SSH, its key pinned, its Docker reachable, its facts known.
+
+``NodeProvider`` is the dynamic provider (its class path is stored in stack state and never
+moves); ``Node``, ``NodeArgs`` and ``BastionArgs`` are what programs use. Nothing here changes
+a host: create, read and update only look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+from pulumi.dynamic import (
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from pulumi_pyrke.errors import ConfigError, Problem
+from pulumi_pyrke.model.node import NODE_INPUTS, NODE_OUTPUTS, SECRET_INPUTS, NodeSpec, node_id
+from pulumi_pyrke.model.node_check import check_node_inputs, parse_node_inputs, sort_node_problems
+from pulumi_pyrke.model.node_diff import diff_node
+from pulumi_pyrke.model.secret import Secret
+from pulumi_pyrke.providers._props import (
+    args_to_props,
+    check_failures,
+    is_unknown,
+    secret_input,
+    without_provider,
+)
+from pulumi_pyrke.transport import (
+    HostObservation,
+    SSHTarget,
+    host_key_problem,
+    key_problems,
+    observe_host,
+)
+
+RECHECK_TIMEOUT = 60.0
+"""Seconds read and update keep trying an existing host (create waits up to ready_timeout)."""
+
+
+class NodeProvider(ResourceProvider):
+    """Dynamic provider of ``pulumi_pyrke.Node``. Holds nothing: credentials arrive as inputs."""
+
+    serialize_as_secret_always = False
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Every problem with the inputs, with its field path, before any connection."""
+        raw = without_provider(news)
+        result = check_node_inputs(raw, is_unknown=is_unknown)
+        problems = [*result.problems, *_key_problems(raw), *_host_key_problems(raw)]
+        inputs = result.inputs if not problems else raw
+        return CheckResult(inputs, check_failures(sort_node_problems(problems)))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Replace when the host itself changes (address, port, docker_socket); else update."""
+        found = diff_node(olds, without_provider(news), is_unknown=is_unknown)
+        return DiffResult(
+            changes=bool(found.changes),
+            replaces=list(found.replaces),
+            delete_before_replace=False,
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Connect (waiting up to ready_timeout for a booting machine), record the host key, look."""
+        spec = parse_node_inputs(without_provider(props))
+        observation = self._look(
+            spec, host_key=spec.host_key, bastion_key=None, timeout=spec.ready_timeout
+        )
+        return CreateResult(node_id(spec.address, spec.port), _outputs(spec, observation))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Look again, enforcing the recorded host key; return fresh outputs and the inputs."""
+        spec = parse_node_inputs(_inputs_of(props))
+        observation = self._look(
+            spec,
+            host_key=spec.host_key,
+            bastion_key=_recorded(props, "bastion_host_key"),
+            timeout=min(spec.ready_timeout, RECHECK_TIMEOUT),
+        )
+        outs = _outputs(spec, observation)
+        return ReadResult(id_, outs, _inputs_of(outs))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Look again with the new inputs; a newly pinned host key replaces the recorded one."""
+        spec = parse_node_inputs(without_provider(news))
+        observation = self._look(
+            spec,
+            host_key=spec.host_key or _recorded(olds, "host_key"),
+            bastion_key=_recorded(olds, "bastion_host_key"),
+            timeout=min(spec.ready_timeout, RECHECK_TIMEOUT),
+        )
+        return UpdateResult(_outputs(spec, observation))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Forget the host: nothing on it changes, and no connection is made."""
+
+    def observe(
+        self, target: SSHTarget, *, docker_socket: str, ready_timeout: float
+    ) -> HostObservation:
+        """The one place a Node reaches its host (tests substitute a subclass's answer)."""
+        return observe_host(target, docker_socket=docker_socket, ready_timeout=ready_timeout)
+
+    def _look(
+        self, spec: NodeSpec, *, host_key: str | None, bastion_key: str | None, timeout: float
+    ) -> HostObservation:
+        return self.observe(
+            _target(spec, host_key=host_key, bastion_key=bastion_key),
+            docker_socket=spec.docker_socket,
+            ready_timeout=float(timeout),
+        )
+
+
+def _recorded(props: Mapping[str, Any], name: str) -> str | None:
+    value = props.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def _target(spec: NodeSpec, *, host_key: str | None, bastion_key: str | None) -> SSHTarget:
+    """Where and how to connect; secrets stay wrapped in Secret until paramiko needs them.
+
+    A pinned bastion key wins; else the one recorded at create is enforced (first use).
+    """
+    bastion = None
+    if spec.bastion is not None:
+        b = spec.bastion
+        bastion = SSHTarget(
+            address=b.address,
+            port=b.port,
+            user=b.user,
+            private_key=b.ssh_private_key,
+            key_path=b.ssh_key_path,
+            passphrase=b.ssh_key_passphrase,
+            use_agent=b.ssh_agent_auth,
+            host_key=b.host_key or bastion_key,
+        )
+    return SSHTarget(
+        address=spec.address,
+        port=spec.port,
+        user=spec.user,
+        private_key=spec.ssh_private_key,
+        key_path=spec.ssh_key_path,
+        passphrase=spec.ssh_key_passphrase,
+        use_agent=spec.ssh_agent_auth,
+        certificate=_certificate(spec.ssh_cert, spec.ssh_cert_path),
+        host_key=host_key,
+        bastion=bastion,
+    )
+
+
+def _certificate(text: str | None, path: str | None) -> str | None:
+    if text:
+        return text
+    if not path:
+        return None
+    try:
+        return Path(path).expanduser().read_text()
+    except OSError as exc:
+        raise ConfigError(
+            [
+                Problem(
+                    path="ssh_cert_path",
+                    message=f"cannot read {path}: {exc.strerror}; "
+                    "give the path of an OpenSSH certificate file (*-cert.pub)",
+                )
+            ]
+        ) from None
+
+
+def _outputs(spec: NodeSpec, observation: HostObservation) -> dict[str, Any]:
+    """Outputs are the inputs plus what was observed (diff compares news with these)."""
+    facts = observation.facts.to_dict()
+    outs = spec.to_inputs()
+    outs.update({name: facts[name] for name in NODE_OUTPUTS if name in facts})
+    outs["host_key"] = observation.host_key
+    outs["bastion_host_key"] = observation.bastion_host_key
+    outs["facts"] = facts
+    return outs
+
+
+def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if k in NODE_INPUTS and v is not None}
+
+
+def _known_text(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not is_unknown(value))
+
+
+def _key_problems(raw: Mapping[str, Any]) -> list[Problem]:
+    """Whether the key material loads (read locally, no network); skipped while unknown."""
+    problems: list[Problem] = []
+    groups: list[tuple[Mapping[str, Any], str]] = [(raw, "")]
+    bastion = raw.get("bastion")
+    if isinstance(bastion, Mapping):
+        groups.append((bastion, "bastion."))
+    for values, prefix in groups:
+        names = (
+            "ssh_private_key",
+            "ssh_key_path",
+            "ssh_key_passphrase",
+            "ssh_cert",
+            "ssh_cert_path",
+        )
+        if not all(_known_text(values.get(n)) for n in names):
+            continue
+        key_text, key_path = values.get("ssh_private_key"), values.get("ssh_key_path")
+        passphrase = values.get("ssh_key_passphrase")
+        certificate, cert_problems = _check_certificate(values, prefix)
+        problems.extend(cert_problems)
+        found = key_problems(
+            private_key=Secret(key_text) if key_text else None,
+            key_path=key_path or None,
+            passphrase=Secret(passphrase) if passphrase else None,
+            certificate=certificate,
+            field_prefix=prefix,
+        )
+        if values.get("ssh_cert_path") and not values.get("ssh_cert"):
+            # the certificate came from a file: name the input the user wrote
+            found = [
+                Problem(path=f"{prefix}ssh_cert_path", message=p.message, severity=p.severity)
+                if p.path == f"{prefix}ssh_cert"
+                else p
+                for p in found
+            ]
+        problems.extend(found)
+    return problems
+
+
+def _check_certificate(values: Mapping[str, Any], prefix: str) -> tuple[str | None, list[Problem]]:
+    text, path = values.get("ssh_cert"), values.get("ssh_cert_path")
+    if text or not path:
+        return (text or None), []
+    try:
+        return _certificate(None, path), []
+    except ConfigError as exc:
+        return None, list(exc.problems)
+
+
+def _host_key_problems(raw: Mapping[str, Any]) -> list[Problem]:
+    """Pinned host keys must be 'type base64' lines; skipped while unknown."""
+    problems: list[Problem] = []
+    bastion = raw.get("bastion")
+    pinned = [(raw.get("host_key"), "host_key")]
+    if isinstance(bastion, Mapping):
+        pinned.append((bastion.get("host_key"), "bastion.host_key"))
+    for text, path in pinned:
+        if isinstance(text, str) and not is_unknown(text):
+            problem = host_key_problem(text, path)
+            if problem is not None:
+                problems.append(problem)
+    return problems
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BastionArgs:
+    """The jump host every SSH connection to a Node goes through.
+
+    Defaults: port 22, user root. Give at least one way to log in: ``ssh_private_key`` (key
+    text, kept secret), ``ssh_key_path`` or ``ssh_agent_auth=True``. ``host_key`` pins the
+    bastion's public host key (``type base64``).
+    """
+
+    address: pulumi.Input[str]
+    port: pulumi.Input[int] | None = None
+    user: pulumi.Input[str] | None = None
+    ssh_private_key: pulumi.Input[str] | None = field(default=None, repr=False)
+    ssh_key_path: pulumi.Input[str] | None = None
+    ssh_agent_auth: pulumi.Input[bool] | None = None
+    ssh_key_passphrase: pulumi.Input[str] | None = field(default=None, repr=False)
+    host_key: pulumi.Input[str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NodeArgs:
+    """The inputs of a Node: which host, how to log in, and what it will run in a Cluster.
+
+    Defaults: port 22, user root, docker_socket /var/run/docker.sock, ready_timeout 300
+    seconds (how long create keeps trying while a fresh machine boots). Give at least one way
+    to log in: ``ssh_private_key`` (key text, kept secret), ``ssh_key_path`` or
+    ``ssh_agent_auth=True``; ``ssh_cert``/``ssh_cert_path`` add an OpenSSH user certificate.
+    ``host_key`` pins the host's public key (``type base64``); without it the first key seen
+    is recorded and enforced from then on. ``roles`` are any of etcd, controlplane, worker;
+    ``taints`` are mappings with key, value and effect (NoSchedule, PreferNoSchedule,
+    NoExecute).
+    """
+
+    address: pulumi.Input[str]
+    port: pulumi.Input[int] | None = None
+    user: pulumi.Input[str] | None = None
+    internal_address: pulumi.Input[str] | None = None
+    hostname_override: pulumi.Input[str] | None = None
+    roles: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
+    taints: pulumi.Input[Sequence[pulumi.Input[Mapping[str, pulumi.Input[str]]]]] | None = None
+    ssh_private_key: pulumi.Input[str] | None = field(default=None, repr=False)
+    ssh_key_path: pulumi.Input[str] | None = None
+    ssh_agent_auth: pulumi.Input[bool] | None = None
+    ssh_key_passphrase: pulumi.Input[str] | None = field(default=None, repr=False)
+    ssh_cert: pulumi.Input[str] | None = None
+    ssh_cert_path: pulumi.Input[str] | None = None
+    bastion: pulumi.Input[BastionArgs | Mapping[str, Any]] | None = None
+    host_key: pulumi.Input[str] | None = None
+    docker_socket: pulumi.Input[str] | None = None
+    ready_timeout: pulumi.Input[int] | None = None
+
+
+def node_props(args: NodeArgs | Mapping[str, Any]) -> dict[str, Any]:
+    """The props of a Node resource: every input and output name, secrets marked secret."""
+    props = args_to_props(args, NODE_INPUTS)
+    for name in NODE_OUTPUTS:
+        props.setdefault(name, None)  # the attribute exists only if the key is in props
+    bastion = props.get("bastion")
+    if isinstance(bastion, BastionArgs | Mapping):
+        bastion = {k: v for k, v in args_to_props(bastion, ()).items() if v is not None}
+    props["bastion"] = bastion
+    for name in SECRET_INPUTS:
+        props[name] = secret_input(props[name])
+    return props
+
+
+class Node(pulumi.dynamic.Resource, module="pyrke", name="Node"):
+    """A host that will carry Kubernetes: SSH reachable, Docker ready, facts known, key pinned.
+
+    Type ``pulumi-python:dynamic/pyrke:Node``. Creating one changes nothing on the host.
+    Changing ``address``, ``port`` or ``docker_socket`` replaces it; any other input updates it.
+    """
+
+    address: pulumi.Output[str]
+    port: pulumi.Output[int]
+    user: pulumi.Output[str]
+    internal_address: pulumi.Output[str]
+    hostname_override: pulumi.Output[str]
+    roles: pulumi.Output[list[str]]
+    labels: pulumi.Output[dict[str, str]]
+    taints: pulumi.Output[list[dict[str, str]]]
+    ssh_private_key: pulumi.Output[str | None]
+    ssh_key_path: pulumi.Output[str | None]
+    ssh_agent_auth: pulumi.Output[bool]
+    ssh_key_passphrase: pulumi.Output[str | None]
+    ssh_cert: pulumi.Output[str | None]
+    ssh_cert_path: pulumi.Output[str | None]
+    bastion: pulumi.Output[dict[str, Any] | None]
+    host_key: pulumi.Output[str]
+    bastion_host_key: pulumi.Output[str | None]
+    docker_socket: pulumi.Output[str]
+    ready_timeout: pulumi.Output[int]
+    hostname: pulumi.Output[str]
+    os: pulumi.Output[str]
+    kernel: pulumi.Output[str]
+    docker_version: pulumi.Output[str]
+    cgroup_driver: pulumi.Output[str]
+    cpus: pulumi.Output[int]
+    memory_bytes: pulumi.Output[int]
+    swap_bytes: pulumi.Output[int]
+    facts: pulumi.Output[dict[str, Any]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: NodeArgs | Mapping[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        secrets = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_INPUTS))
+        super().__init__(
+            NodeProvider(),
+            resource_name,
+            node_props(args),
+            pulumi.ResourceOptions.merge(opts, secrets),
+        )
