@@ -136,3 +136,28 @@ def test_console_script_is_installed() -> None:
         check=False,
     )
     assert done.returncode == 0 and "validate" in done.stdout
+
+
+def test_hosts_warns_about_a_docker_rke_never_validated() -> None:
+    from pulumi_pyrke.cli.hosts import HostReport, docker_warnings
+    from pulumi_pyrke.model.facts import NodeFacts
+    from pulumi_pyrke.model.load import load_cluster_yml
+    from pulumi_pyrke.transport import HostObservation
+
+    text = "nodes:\n- {address: 10.0.0.5, user: ubuntu, role: [etcd, controlplane, worker]}\n"
+    config = load_cluster_yml(text).config
+
+    def report(version: str) -> HostReport:
+        seen = HostObservation(
+            facts=NodeFacts(docker_version=version), host_key="k", ssh_connections=1
+        )
+        return HostReport(node=config.nodes[0], seconds=0.1, observation=seen)
+
+    assert docker_warnings(config, [report("24.0.7"), report("20.10.24+dfsg1")]) == []
+    (warning,) = docker_warnings(config, [report("28.1.1")])
+    assert warning.startswith(
+        "10.0.0.5: Docker 28.1.1 is not one RKE validated for v1.31.14-rancher1-1"
+    )
+    assert "ignore_docker_version: true" in warning
+    ignoring = load_cluster_yml(text + "ignore_docker_version: true\n").config
+    assert docker_warnings(ignoring, [report("28.1.1")]) == []

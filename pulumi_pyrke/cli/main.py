@@ -1,4 +1,5 @@
-"""`pyrke`: the command line for RKE users. `validate` and `plan` never contact a host."""
+"""`pyrke`: the command line for RKE users. `validate` and `plan` never contact a host; `hosts`
+reaches every node over SSH and reports its facts, changing nothing."""
 
 from __future__ import annotations
 
@@ -44,6 +45,31 @@ def _parser() -> argparse.ArgumentParser:
         help="previous state: RKE's cluster.rkestate or pulumi_pyrke's state JSON "
         "(default: <config dir>/<config name>.rkestate when it exists)",
     )
+    hosts = sub.add_parser(
+        "hosts", help="reach every node over SSH and Docker, in parallel, and report its facts"
+    )
+    hosts.add_argument("-c", "--config", default="cluster.yml", help=config_help)
+    hosts.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="json: facts by address, the input of `pyrke plan --facts`",
+    )
+    hosts.add_argument(
+        "--known-hosts",
+        help="host keys seen before: recorded on first contact, enforced afterwards "
+        "(default: <config dir>/<config name>.known_hosts)",
+    )
+    hosts.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to keep trying a host that does not answer yet (default: %(default)s)",
+    )
+    hosts.add_argument(
+        "--parallel", type=int, default=10, help="hosts reached at once (default: %(default)s)"
+    )
     return parser
 
 
@@ -61,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"Kubernetes {config.kubernetes_version})"
             )
             return EXIT_OK
+        if args.command == "hosts":
+            return _hosts(args, loaded)
         return _plan(args, loaded)
     except ConfigError as exc:
         count = len(exc.problems)
@@ -90,6 +118,27 @@ def _plan(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         )
         plan, _ = plan_cluster_with_pki(loaded.config, facts, state)
     sys.stdout.write(render_json(plan) if args.output == "json" else render_text(plan))
+    return EXIT_OK
+
+
+def _hosts(args: argparse.Namespace, loaded: LoadedConfig) -> int:
+    from pulumi_pyrke.cli import hosts  # paramiko and docker load only for this command
+
+    known_hosts = args.known_hosts or hosts.default_known_hosts(args.config)
+    reports = hosts.check_hosts(
+        loaded.config, known_hosts=known_hosts, timeout=args.timeout, parallel=args.parallel
+    )
+    for warning in hosts.docker_warnings(loaded.config, reports):
+        print(f"warning: {warning}", file=sys.stderr)
+    render = hosts.render_hosts_json if args.output == "json" else hosts.render_hosts_text
+    sys.stdout.write(render(reports))
+    failed = [r for r in reports if r.error is not None]
+    if failed:
+        if args.output == "json":
+            for report in failed:
+                print(f"{report.node.address}: {report.error}", file=sys.stderr)
+        print(f"pyrke hosts: {len(failed)} of {len(reports)} failed", file=sys.stderr)
+        return EXIT_INVALID
     return EXIT_OK
 
 

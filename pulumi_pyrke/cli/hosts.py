@@ -1,0 +1,211 @@
+"""`pyrke hosts`: reach every node of a cluster.yml over SSH, in parallel, and report its facts.
+
+The check RKE users wanted before `rke up`: which hosts answer, whose key is refused, whose
+Docker is down or not theirs to use. Host keys are pinned in pyrke's own known_hosts file
+beside cluster.yml (first contact records, later contacts enforce). Nothing on a host changes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from pulumi_pyrke.errors import ConfigError, Problem, PyrkeError
+from pulumi_pyrke.model.cluster import ClusterConfig, NodeConfig
+from pulumi_pyrke.model.sections import BastionHost
+from pulumi_pyrke.transport import (
+    HostObservation,
+    SSHTarget,
+    key_problems,
+    observe_host,
+    parse_host_key,
+)
+from pulumi_pyrke.transport.known_hosts import KnownHosts
+from pulumi_pyrke.versions import get_version
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HostReport:
+    """What became of one node: its observation, or the error that stopped it."""
+
+    node: NodeConfig
+    seconds: float
+    observation: HostObservation | None = None
+    error: PyrkeError | None = None
+
+
+def default_known_hosts(config_path: str) -> str:
+    """``cluster.yml`` -> ``cluster.known_hosts`` in the same directory."""
+    return str(Path(config_path).with_suffix(".known_hosts"))
+
+
+def node_target(
+    node: NodeConfig, bastion: BastionHost | None, known: KnownHosts, *, path: str
+) -> SSHTarget:
+    """How to reach ``node`` as cluster.yml says (keys, certificate, agent, bastion)."""
+    jump = None
+    if bastion is not None:
+        jump = SSHTarget(
+            address=bastion.address,
+            port=bastion.port,
+            user=bastion.user or "root",
+            # as RKE: with ssh_agent_auth the agent's keys are used instead of the key
+            private_key=None if bastion.ssh_agent_auth else bastion.ssh_key,
+            key_path=None if bastion.ssh_agent_auth else bastion.ssh_key_path or None,
+            use_agent=bastion.ssh_agent_auth,
+            certificate=_certificate(bastion.ssh_cert, bastion.ssh_cert_path, "bastion_host"),
+            host_key=known.get(bastion.address, bastion.port),
+        )
+    return SSHTarget(
+        address=node.address,
+        port=node.port,
+        user=node.user or "root",
+        private_key=None if node.ssh_agent_auth else node.ssh_key,
+        key_path=None if node.ssh_agent_auth else node.ssh_key_path or None,
+        use_agent=node.ssh_agent_auth,
+        certificate=_certificate(node.ssh_cert, node.ssh_cert_path, path),
+        host_key=known.get(node.address, node.port),
+        bastion=jump,
+    )
+
+
+def _certificate(text: str, path: str, field: str) -> str | None:
+    if text:
+        return text
+    if not path:
+        return None
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            [Problem(path=f"{field}.ssh_cert_path", message=f"cannot read {path}: {exc.strerror}")]
+        ) from None
+
+
+def check_hosts(
+    config: ClusterConfig,
+    *,
+    known_hosts: str,
+    timeout: float,
+    parallel: int,
+    progress: TextIO | None = None,
+) -> list[HostReport]:
+    """Observe every node at once (bounded by ``parallel``), printing progress as they finish."""
+    out = progress if progress is not None else sys.stderr
+    known = KnownHosts.load(known_hosts)
+    targets = [
+        node_target(node, config.bastion_host, known, path=f"nodes[{i}]")
+        for i, node in enumerate(config.nodes)
+    ]
+    problems = _key_problems(config, targets)
+    if problems:
+        raise ConfigError(problems)  # before any host is touched
+    lock = threading.Lock()
+    total = len(targets)
+
+    def say(message: str) -> None:
+        with lock:
+            print(f"  {message}", file=out, flush=True)
+
+    def one(node: NodeConfig, target: SSHTarget) -> HostReport:
+        started = time.monotonic()
+        try:
+            seen = observe_host(
+                target, docker_socket=node.docker_socket, ready_timeout=timeout, log=say
+            )
+        except PyrkeError as exc:
+            return HostReport(node=node, seconds=time.monotonic() - started, error=exc)
+        return HostReport(node=node, seconds=time.monotonic() - started, observation=seen)
+
+    print(f"pyrke hosts: {total} node{'s' if total != 1 else ''}", file=out, flush=True)
+    reports: dict[str, HostReport] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, total or 1))) as pool:
+        futures = [pool.submit(one, node, t) for node, t in zip(config.nodes, targets, strict=True)]
+        for done, future in enumerate(as_completed(futures), start=1):
+            report = future.result()
+            reports[report.node.address] = report
+            state = "ok" if report.error is None else "FAILED"
+            say(f"[{done}/{total}] {report.node.address}: {state} ({report.seconds:.1f}s)")
+    for report in reports.values():
+        seen = report.observation
+        if seen is None:
+            continue
+        known.record(report.node.address, report.node.port, seen.host_key)
+        if config.bastion_host is not None and seen.bastion_host_key:
+            known.record(
+                config.bastion_host.address, config.bastion_host.port, seen.bastion_host_key
+            )
+    known.save()
+    return [reports[node.address] for node in config.nodes]
+
+
+def _key_problems(config: ClusterConfig, targets: list[SSHTarget]) -> list[Problem]:
+    """Key material that does not load, named with cluster.yml's own fields (ssh_key, ...)."""
+    checks = [(t, f"nodes[{i}].") for i, t in enumerate(targets)]
+    if targets and targets[0].bastion is not None:
+        checks.append((targets[0].bastion, "bastion_host."))
+    found: list[Problem] = []
+    for target, prefix in checks:
+        for problem in key_problems(
+            private_key=target.private_key,
+            key_path=target.key_path,
+            passphrase=None,
+            certificate=target.certificate,
+            field_prefix=prefix,
+        ):
+            path = problem.path.replace("ssh_private_key", "ssh_key")
+            found.append(Problem(path=path, message=problem.message))
+    return found
+
+
+def docker_warnings(config: ClusterConfig, reports: list[HostReport]) -> list[str]:
+    """RKE's Docker version check: a version outside the validated list, unless ignored."""
+    if config.ignore_docker_version:
+        return []
+    allowed = get_version(config.kubernetes_version).docker_versions
+    found = []
+    for report in reports:
+        if report.observation is None:
+            continue
+        version = report.observation.facts.docker_version
+        if not any(version == v or version.startswith(v + ".") for v in allowed):
+            found.append(
+                f"{report.node.address}: Docker {version} is not one RKE validated for "
+                f"{config.kubernetes_version} ({', '.join(allowed)}); set "
+                "ignore_docker_version: true if you accept it"
+            )
+    return found
+
+
+def render_hosts_text(reports: list[HostReport]) -> str:
+    """One block per node: its facts and host key, or the error and what to do."""
+    lines = []
+    for report in reports:
+        seen = report.observation
+        if seen is None:
+            lines.append(f"{report.node.address}: FAILED\n  {report.error}")
+            continue
+        f = seen.facts
+        lines.append(
+            f"{report.node.address}: ok\n"
+            f"  hostname {f.hostname}, {f.os}, kernel {f.kernel}, {f.architecture}\n"
+            f"  Docker {f.docker_version}, cgroup driver {f.cgroup_driver or 'unknown'}, "
+            f"{len(f.containers)} containers\n"
+            f"  {f.cpus} CPUs, {f.memory_bytes // 2**20} MiB memory, {f.swap_bytes // 2**20} MiB swap\n"
+            f"  host key {parse_host_key(seen.host_key).fingerprint()}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_hosts_json(reports: list[HostReport]) -> str:
+    """Facts by address, as ``pyrke plan --facts`` reads them (failed hosts are left out)."""
+    data = {
+        r.node.address: r.observation.facts.to_dict() for r in reports if r.observation is not None
+    }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
