@@ -126,3 +126,20 @@ def test_node_facts_fall_back_to_docker_when_the_probe_is_empty() -> None:
     assert facts.cpus == info["NCPU"]
     assert facts.memory_bytes == info["MemTotal"]
     assert facts.kernel == info["KernelVersion"]
+
+
+def test_docker_api_version_is_negotiated_and_old_engines_refused() -> None:
+    import pytest
+
+    from pulumi_pyrke.errors import DockerError
+    from pulumi_pyrke.transport.docker_host import MAX_API_VERSION, negotiate_api_version
+
+    recorded_version = json.loads(recorded("docker-20.10-version.json"))
+    assert negotiate_api_version(recorded_version, host="h") == "1.41"
+    assert negotiate_api_version({"ApiVersion": "1.99"}, host="h") == MAX_API_VERSION
+    with pytest.raises(DockerError) as info:
+        negotiate_api_version({"Version": "1.12.6", "ApiVersion": "1.24"}, host="10.0.0.5")
+    assert str(info.value) == (
+        "[docker] host 10.0.0.5: Docker 1.12.6 (API 1.24) is too old; pulumi_pyrke needs "
+        "Docker 1.13 or newer (API 1.26). Upgrade Docker on the host, e.g. to 24.0."
+    )

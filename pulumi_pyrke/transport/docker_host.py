@@ -23,7 +23,7 @@ from pulumi_pyrke.transport.ssh import SSHSession
 MIN_API_VERSION = "1.26"
 MIN_DOCKER = "1.13"
 # The newest API this client speaks; a newer Engine is asked for this one.
-MAX_API_VERSION = docker.constants.DEFAULT_DOCKER_API_VERSION
+MAX_API_VERSION: str = docker.constants.DEFAULT_DOCKER_API_VERSION
 
 
 class _DialStdioConnection(SSHConnection):  # type: ignore[misc]
@@ -98,18 +98,29 @@ def open_docker(
             f"({type(exc).__name__}). Check that dockerd runs (systemctl status docker) and that "
             "the docker command is installed on the host."
         ) from exc
+    try:
+        api._version = negotiate_api_version(version, host=host)
+    except DockerError:
+        api.close()
+        raise
+    client = docker.DockerClient.__new__(docker.DockerClient)
+    client.api = api
+    return client, version
+
+
+def negotiate_api_version(version: dict[str, Any], *, host: str) -> str:
+    """The API version to speak with an Engine that answered ``/version`` with ``version``.
+
+    The Engine's own, capped at what this SDK speaks; older than Docker 1.13 is refused.
+    """
     server_api = str(version.get("ApiVersion", "0"))
     if _version_tuple(server_api) < _version_tuple(MIN_API_VERSION):
-        api.close()
         raise DockerError(
             f"[docker] host {host}: Docker {version.get('Version', '?')} (API {server_api}) is too "
             f"old; pulumi_pyrke needs Docker {MIN_DOCKER} or newer (API {MIN_API_VERSION}). "
             "Upgrade Docker on the host, e.g. to 24.0."
         )
-    api._version = min(server_api, MAX_API_VERSION, key=_version_tuple)
-    client = docker.DockerClient.__new__(docker.DockerClient)
-    client.api = api
-    return client, version
+    return min(server_api, MAX_API_VERSION, key=_version_tuple)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
