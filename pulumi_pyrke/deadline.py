@@ -69,7 +69,7 @@ def wait_until(
                 cause = retry.cause
                 raise DeadlineExceeded(
                     f"{what}: still failing after {deadline.seconds:g}s ({attempt} attempts): "
-                    f"{cause}.{' ' + hint if hint else ''}"
+                    f"{str(cause).rstrip('.')}.{' ' + hint if hint else ''}"
                 ) from (cause if isinstance(cause, BaseException) else None)
             if on_retry is not None:
                 on_retry(attempt, retry)

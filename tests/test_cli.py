@@ -161,3 +161,28 @@ def test_hosts_warns_about_a_docker_rke_never_validated() -> None:
     assert "ignore_docker_version: true" in warning
     ignoring = load_cluster_yml(text + "ignore_docker_version: true\n").config
     assert docker_warnings(ignoring, [report("28.1.1")]) == []
+
+
+def test_hosts_names_an_encrypted_key_before_any_connection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+
+    from pulumi_pyrke.cli.main import main as pyrke
+
+    key = tmp_path / "id"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret phrase", "-f", str(key)], check=True
+    )
+    config = tmp_path / "cluster.yml"
+    config.write_text(
+        "nodes:\n- {address: 192.0.2.1, user: ubuntu, role: [etcd, controlplane, worker], "
+        f"ssh_key_path: {key}}}\n"
+    )
+    assert pyrke(["hosts", "-c", str(config)]) == 1
+    out, _ = capsys.readouterr()
+    assert out == (
+        "nodes[0].ssh_key_path: the private key is encrypted; as with RKE, load it into an SSH "
+        "agent (ssh-add) and set ssh_agent_auth: true\n"
+    )
+    assert not (tmp_path / "cluster.known_hosts").exists()

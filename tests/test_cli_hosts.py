@@ -104,7 +104,7 @@ def test_bad_key_fails_before_any_host_is_touched(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     node = shared_nodes[2]
-    before = node.sshd_log().count("Accepted")
+    before = node.sshd_log()
     entry = {
         "address": node.address,
         "user": "root",
@@ -115,5 +115,5 @@ def test_bad_key_fails_before_any_host_is_touched(
     assert main(["hosts", "-c", config]) == 1
     out, _ = capsys.readouterr()
     assert "nodes[0].ssh_key: not an RSA, ECDSA or Ed25519 private key" in out
-    assert node.sshd_log().count("Accepted") == before
+    assert node.sshd_log() == before  # not even a connection was made
     assert not (tmp_path / "cluster.known_hosts").exists()

@@ -520,3 +520,34 @@ def test_args_are_frozen_and_mappings_are_accepted() -> None:
         args.address = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
         Node("n", 42)  # type: ignore[arg-type]
+
+
+def test_recorded_bastion_key_is_enforced_only_for_the_same_bastion(seen: Seen) -> None:
+    def bastion_inputs(address: str) -> dict[str, Any]:
+        return checked(
+            {
+                "address": "10.0.0.5",
+                "ssh_private_key": KEY,
+                "bastion": {"address": address, "ssh_private_key": KEY},
+            }
+        )
+
+    olds = {
+        **bastion_inputs("1.2.3.4"),
+        "host_key": HOST_KEY,
+        "bastion_host_key": "ssh-ed25519 OLD",
+    }
+    seen.update("10.0.0.5:22", olds, bastion_inputs("1.2.3.4"))
+    seen.update("10.0.0.5:22", olds, bastion_inputs("5.6.7.8"))  # a new bastion: first use again
+    pinned = [t.bastion.host_key if t.bastion else "-" for t in seen.targets]
+    assert pinned == ["ssh-ed25519 OLD", None]
+    seen.read("10.0.0.5:22", olds)
+    assert seen.targets[-1].bastion is not None
+    assert seen.targets[-1].bastion.host_key == "ssh-ed25519 OLD"
+
+
+def test_bastion_mapping_is_masked_in_repr() -> None:
+    args = NodeArgs(
+        address="10.0.0.5", bastion={"address": "1.2.3.4", "ssh_private_key": "SENTINEL"}
+    )
+    assert "SENTINEL" not in repr(args)

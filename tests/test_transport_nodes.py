@@ -85,7 +85,7 @@ def test_facts_of_a_node_and_one_ssh_connection_per_look(
     assert facts.kernel == os.uname().release  # a container shares the machine's kernel
 
 
-def test_first_key_seen_is_recorded_for_each_host_key_type(
+def test_first_key_seen_is_recorded_and_other_types_can_be_pinned(
     shared_nodes: list[Any], test_keys: dict[str, Any]
 ) -> None:
     node = shared_nodes[0]
@@ -329,3 +329,95 @@ def test_one_session_serves_commands_and_docker(
         finally:
             client.close()
     assert accepted(node) - before == 1
+
+
+def test_bastion_refusals_name_the_bastion_and_its_fields(
+    shared_nodes: list[Any], test_keys: dict[str, Any]
+) -> None:
+    jump, inner = shared_nodes[0], shared_nodes[1]
+    with pytest.raises(SSHAuthError) as refused:
+        observe_host(
+            target(inner, test_keys["ed25519"], bastion=target(jump, test_keys["unauthorized"])),
+            ready_timeout=30,
+        )
+    text = str(refused.value)
+    assert text.startswith(f"[ssh] bastion {jump.address}:22 refused user 'root'")
+    assert str(test_keys["unauthorized"].private) in text and "bastion.ssh_private_key" in text
+    wrong_pin = inner.host_public_keys()["ssh-ed25519"]
+    with pytest.raises(HostKeyMismatch) as mismatch:
+        observe_host(
+            target(
+                inner,
+                test_keys["ed25519"],
+                bastion=target(jump, test_keys["ed25519"], host_key=wrong_pin),
+            ),
+            ready_timeout=30,
+        )
+    text = str(mismatch.value)
+    assert text.startswith(f"[ssh] bastion {jump.address}:22 presented host key")
+    assert "set bastion.host_key to its new key" in text
+
+
+def test_agent_without_keys_is_refused_at_once(
+    shared_nodes: list[Any],
+    test_keys: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        started = time.monotonic()
+        with pytest.raises(SSHAuthError) as info:
+            observe_host(
+                target(shared_nodes[0], test_keys["ed25519"], key_path=None, use_agent=True),
+                ready_timeout=60,
+            )
+        assert time.monotonic() - started < 10
+        assert "the SSH agent offered no key" in str(info.value) and "ssh-add -l" in str(info.value)
+    finally:
+        agent.terminate()
+        agent.wait()
+
+
+def test_a_hung_docker_is_bounded_by_the_deadline(
+    node_factory: Any, test_keys: dict[str, Any]
+) -> None:
+    (node,) = node_factory(1)
+    node.exec("pkill -STOP -x dockerd")
+    try:
+        started = time.monotonic()
+        with pytest.raises(DockerError) as info:
+            observe_host(target(node, test_keys["ed25519"]), ready_timeout=4)
+        assert time.monotonic() - started < 40  # calls are cut to what is left (at least 5 s)
+        assert f"[docker] host {node.address}: Docker did not answer" in str(info.value)
+        assert ".." not in str(info.value)
+    finally:
+        node.exec("pkill -CONT -x dockerd")
+
+
+def test_a_docker_cli_without_dial_stdio_is_named(
+    node_factory: Any, test_keys: dict[str, Any]
+) -> None:
+    (node,) = node_factory(1)
+    # Stand-in for a Docker 18.06 CLI (no such package can be installed here): it answers
+    # `docker system dial-stdio` as that CLI does. Only the CLI is replaced; dockerd stays real.
+    node.exec(
+        'printf \'#!/bin/sh\\necho "\\\\"docker system\\\\" accepts no arguments." >&2\\nexit 1\\n\' '
+        "> /usr/local/bin/docker && chmod +x /usr/local/bin/docker"
+    )
+    assert (
+        "accepts no arguments"
+        in node.exec("/usr/local/bin/docker system dial-stdio", check=False).stderr.decode()
+    )
+    started = time.monotonic()
+    with pytest.raises(DockerError) as info:
+        observe_host(target(node, test_keys["ed25519"]), ready_timeout=60)
+    assert time.monotonic() - started < 20  # final, not waited for
+    text = str(info.value)
+    assert "no 'system dial-stdio'" in text and "older than 18.09" in text
+    assert "Install Docker 18.09 or newer" in text

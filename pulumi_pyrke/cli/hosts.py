@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from pulumi_pyrke.errors import ConfigError, Problem, PyrkeError
+from pulumi_pyrke.errors import ConfigError, Problem, PyrkeError, TransportError
 from pulumi_pyrke.model.cluster import ClusterConfig, NodeConfig
 from pulumi_pyrke.model.sections import BastionHost
 from pulumi_pyrke.transport import (
@@ -121,6 +121,11 @@ def check_hosts(
             )
         except PyrkeError as exc:
             return HostReport(node=node, seconds=time.monotonic() - started, error=exc)
+        except Exception as exc:  # one host's surprise must not cost the others their results
+            error = TransportError(
+                f"[ssh] host {node.address}: unexpected {type(exc).__name__}: {exc}"
+            )
+            return HostReport(node=node, seconds=time.monotonic() - started, error=error)
         return HostReport(node=node, seconds=time.monotonic() - started, observation=seen)
 
     print(f"pyrke hosts: {total} node{'s' if total != 1 else ''}", file=out, flush=True)
@@ -160,7 +165,16 @@ def _key_problems(config: ClusterConfig, targets: list[SSHTarget]) -> list[Probl
             field_prefix=prefix,
         ):
             path = problem.path.replace("ssh_private_key", "ssh_key")
-            found.append(Problem(path=path, message=problem.message))
+            message = problem.message
+            if path.endswith("ssh_key_passphrase"):  # cluster.yml has no passphrase field
+                path = path.replace(
+                    "ssh_key_passphrase", "ssh_key_path" if target.key_path else "ssh_key"
+                )
+                message = (
+                    "the private key is encrypted; as with RKE, load it into an SSH agent "
+                    "(ssh-add) and set ssh_agent_auth: true"
+                )
+            found.append(Problem(path=path, message=message))
     return found
 
 

@@ -95,7 +95,7 @@ class NodeProvider(ResourceProvider):
         observation = self._look(
             spec,
             host_key=spec.host_key or _recorded(olds, "host_key"),
-            bastion_key=_recorded(olds, "bastion_host_key"),
+            bastion_key=_recorded(olds, "bastion_host_key") if _same_bastion(olds, spec) else None,
             timeout=min(spec.ready_timeout, RECHECK_TIMEOUT),
         )
         return UpdateResult(_outputs(spec, observation))
@@ -117,6 +117,16 @@ class NodeProvider(ResourceProvider):
             docker_socket=spec.docker_socket,
             ready_timeout=float(timeout),
         )
+
+
+def _same_bastion(olds: Mapping[str, Any], spec: NodeSpec) -> bool:
+    """Whether the bastion is still the machine whose key was recorded (address and port)."""
+    old = olds.get("bastion")
+    if not isinstance(old, Mapping) or spec.bastion is None:
+        return False
+    return str(old.get("address")) == spec.bastion.address and int(old.get("port") or 22) == int(
+        spec.bastion.port
+    )
 
 
 def _recorded(props: Mapping[str, Any], name: str) -> str | None:
@@ -306,7 +316,7 @@ class NodeArgs:
     ssh_key_passphrase: pulumi.Input[str] | None = field(default=None, repr=False)
     ssh_cert: pulumi.Input[str] | None = None
     ssh_cert_path: pulumi.Input[str] | None = None
-    bastion: pulumi.Input[BastionArgs | Mapping[str, Any]] | None = None
+    bastion: pulumi.Input[BastionArgs | Mapping[str, Any]] | None = field(default=None, repr=False)
     host_key: pulumi.Input[str] | None = None
     docker_socket: pulumi.Input[str] | None = None
     ready_timeout: pulumi.Input[int] | None = None

@@ -16,7 +16,7 @@ from docker.transport.basehttpadapter import BaseHTTPAdapter
 from docker.transport.sshconn import SSHConnection, SSHConnectionPool
 from urllib3._collections import RecentlyUsedContainer
 
-from pulumi_pyrke.errors import DockerError
+from pulumi_pyrke.errors import DockerError, SSHError
 from pulumi_pyrke.transport.ssh import SSHSession
 
 # The oldest Docker RKE supported (1.13) speaks API 1.26; anything older is refused.
@@ -24,6 +24,10 @@ MIN_API_VERSION = "1.26"
 MIN_DOCKER = "1.13"
 # The newest API this client speaks; a newer Engine is asked for this one.
 MAX_API_VERSION: str = docker.constants.DEFAULT_DOCKER_API_VERSION
+
+
+class DockerUnreachable(DockerError):
+    """The Engine did not answer (yet): worth waiting for, unlike a refusal."""
 
 
 class _DialStdioConnection(SSHConnection):  # type: ignore[misc]
@@ -53,7 +57,7 @@ class _SessionAdapter(BaseHTTPAdapter):  # type: ignore[misc]
 
     def __init__(self, session: SSHSession, socket_path: str, timeout: float, max_pool_size: int):
         self._session = session
-        self._command = f"docker -H {shlex.quote('unix://' + socket_path)} system dial-stdio"
+        self._command = dial_stdio_command(socket_path)
         self._timeout = timeout
         self._max_pool_size = max_pool_size
         self.pools: RecentlyUsedContainer[str, _DialStdioPool] = RecentlyUsedContainer(
@@ -70,6 +74,11 @@ class _SessionAdapter(BaseHTTPAdapter):  # type: ignore[misc]
                 )
                 self.pools[url] = pool
         return pool
+
+
+def dial_stdio_command(socket_path: str) -> str:
+    """The host-side end of the Docker API tunnel (the docker CLI, 18.09 or newer)."""
+    return f"docker -H {shlex.quote('unix://' + socket_path)} system dial-stdio"
 
 
 def open_docker(
@@ -93,11 +102,7 @@ def open_docker(
         version: dict[str, Any] = api.version(api_version=False)
     except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
         api.close()
-        raise DockerError(
-            f"[docker] host {host}: the Docker Engine at {socket_path} did not answer over SSH "
-            f"({type(exc).__name__}). Check that dockerd runs (systemctl status docker) and that "
-            "the docker command is installed on the host."
-        ) from exc
+        raise _diagnose(session, socket_path) from exc
     try:
         api._version = negotiate_api_version(version, host=host)
     except DockerError:
@@ -106,6 +111,23 @@ def open_docker(
     client = docker.DockerClient.__new__(docker.DockerClient)
     client.api = api
     return client, version
+
+
+def _diagnose(session: SSHSession, socket_path: str) -> DockerError:
+    """Why the tunnel failed, in the docker CLI's own words (it exits at once on stdin EOF)."""
+    host = session.target.address
+    try:
+        result = session.run(dial_stdio_command(socket_path) + " </dev/null", timeout=10)
+    except SSHError:
+        return DockerUnreachable(f"the Docker Engine at {socket_path} did not answer in time")
+    said = " ".join(result.stderr.split())[:300] or f"exit code {result.exit_code}"
+    old_cli = ("not a docker command", "unknown command", "accepts no arguments")
+    if any(sign in said for sign in old_cli):
+        return DockerError(
+            f"[docker] host {host}: the docker command on the host has no 'system dial-stdio' "
+            f"({said}); it is older than 18.09. Install Docker 18.09 or newer on the host."
+        )
+    return DockerUnreachable(f"the Docker Engine at {socket_path} did not answer: {said}")
 
 
 def negotiate_api_version(version: dict[str, Any], *, host: str) -> str:

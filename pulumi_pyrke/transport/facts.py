@@ -1,7 +1,7 @@
 """Host facts: one shell probe run over SSH, and pure parsers for it and for Docker's answers.
 
 The parsers take recorded text or JSON and return values; they never touch a host, so they
-are tested with output recorded from real nodes (tests/transport/recorded/).
+are tested with output recorded from real nodes (tests/recorded/).
 """
 
 from __future__ import annotations

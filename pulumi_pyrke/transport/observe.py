@@ -16,7 +16,7 @@ import requests
 from pulumi_pyrke.deadline import Deadline, Retry, wait_until
 from pulumi_pyrke.errors import DeadlineExceeded, DockerError
 from pulumi_pyrke.model.facts import NodeFacts
-from pulumi_pyrke.transport.docker_host import open_docker
+from pulumi_pyrke.transport.docker_host import DockerUnreachable, open_docker
 from pulumi_pyrke.transport.facts import (
     SOCKET_MISSING,
     SOCKET_NO_ACCESS,
@@ -87,10 +87,8 @@ def observe_session(
         if not probe.docker_cli:
             raise Retry("the docker command is not installed")
         try:
-            client, version = open_docker(session, docker_socket)
-        except DockerError as exc:
-            if "too old" in str(exc):
-                raise
+            client, version = open_docker(session, docker_socket, timeout=_call_timeout(deadline))
+        except DockerUnreachable as exc:
             raise Retry(exc) from exc
         return probe, client, version
 
@@ -127,6 +125,11 @@ def observe_session(
         f"{facts.cpus} CPUs, {facts.memory_bytes // 2**20} MiB, {len(facts.containers)} containers"
     )
     return facts
+
+
+def _call_timeout(deadline: Deadline) -> float:
+    """How long one Docker API call may take: what is left of the deadline, within 5..120 s."""
+    return max(5.0, min(120.0, deadline.remaining()))
 
 
 def _socket_denied(host: str, socket_path: str, probe: HostProbe) -> DockerError:

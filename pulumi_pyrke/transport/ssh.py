@@ -100,11 +100,14 @@ class SSHSession:
 
     def open_command(self, command: str, *, timeout: float) -> paramiko.Channel:
         """Start ``command`` on a new channel of this connection and return the channel."""
+        channel: paramiko.Channel | None = None
         try:
             channel = self.transport.open_session(timeout=timeout)
             channel.settimeout(timeout)
             channel.exec_command(command)
         except (paramiko.SSHException, OSError, EOFError) as exc:
+            if channel is not None:
+                channel.close()
             raise SSHError(
                 f"[ssh] host {self.target.address}: cannot start a command over SSH: {exc}. "
                 "Check that sshd allows sessions (MaxSessions) and that the host is up."
@@ -115,8 +118,11 @@ class SSHSession:
         """Run ``command`` and wait for it; the result holds its output and exit code."""
         channel = self.open_command(command, timeout=timeout)
         try:
+            # stdout first, then stderr: fine for our own commands, whose stderr is short
             stdout = channel.makefile("rb").read()
             stderr = channel.makefile_stderr("rb").read()
+            if not channel.status_event.wait(timeout):
+                raise TimeoutError
             code = channel.recv_exit_status()
         except TimeoutError as exc:
             raise SSHError(
@@ -177,8 +183,6 @@ def connect(target: SSHTarget, *, deadline: Deadline) -> SSHSession:
     def attempt() -> SSHSession:
         try:
             return _connect_once(target, key, jump_key, deadline)
-        except (paramiko.AuthenticationException, paramiko.BadHostKeyException):
-            raise
         except (OSError, EOFError, paramiko.SSHException, paramiko.ChannelException) as exc:
             raise Retry(_describe(exc)) from exc
 
@@ -203,10 +207,6 @@ def connect(target: SSHTarget, *, deadline: Deadline) -> SSHSession:
             ),
             on_retry=progress,
         )
-    except paramiko.BadHostKeyException as exc:
-        raise _host_key_mismatch(target, exc) from None
-    except paramiko.AuthenticationException as exc:
-        raise _auth_error(target, exc) from None
     except DeadlineExceeded as exc:
         raise SSHError(str(exc)) from exc.__cause__
 
@@ -238,20 +238,22 @@ def _connect_once(
     jump_key: paramiko.PKey | None,
     deadline: Deadline,
 ) -> SSHSession:
-    timeout = max(1.0, min(ATTEMPT_TIMEOUT, deadline.remaining()))
     jump: SSHSession | None = None
     sock: paramiko.Channel | None = None
     if target.bastion is not None:
-        jump = _login(target.bastion, jump_key, None, timeout)
+        jump = _login(target.bastion, jump_key, None, deadline, field_prefix="bastion.")
         try:
             sock = jump.transport.open_channel(
-                "direct-tcpip", (target.address, target.port), ("127.0.0.1", 0), timeout=timeout
+                "direct-tcpip",
+                (target.address, target.port),
+                ("127.0.0.1", 0),
+                timeout=_stage_timeout(deadline),
             )
         except BaseException:
             jump.close()
             raise
     try:
-        session = _login(target, key, sock, timeout)
+        session = _login(target, key, sock, deadline)
     except BaseException:
         if jump is not None:
             jump.close()
@@ -262,9 +264,22 @@ def _connect_once(
     return session
 
 
+def _stage_timeout(deadline: Deadline) -> float:
+    """How long one step may block: what is left, but never so long that retries starve."""
+    return max(1.0, min(ATTEMPT_TIMEOUT, deadline.remaining()))
+
+
 def _login(
-    target: SSHTarget, key: paramiko.PKey | None, sock: paramiko.Channel | None, timeout: float
+    target: SSHTarget,
+    key: paramiko.PKey | None,
+    sock: paramiko.Channel | None,
+    deadline: Deadline,
+    *,
+    field_prefix: str = "",
 ) -> SSHSession:
+    """One SSH login. Refusals that waiting cannot cure become our errors here, naming the
+    host and the input fields (``bastion.`` ones for the bastion); the rest is retried."""
+    timeout = _stage_timeout(deadline)
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(_RecordFirstKey())
     if target.host_key:
@@ -286,6 +301,23 @@ def _login(
             auth_timeout=timeout,
             channel_timeout=timeout,
         )
+    except paramiko.BadHostKeyException as exc:
+        client.close()
+        raise _host_key_mismatch(target, exc, field_prefix) from None
+    except paramiko.AuthenticationException as exc:
+        client.close()
+        raise _auth_error(target, type(exc).__name__, field_prefix) from None
+    except paramiko.ssh_exception.IncompatiblePeer as exc:
+        client.close()
+        raise SSHError(
+            f"[ssh] host {target.address}:{target.port}: no SSH algorithm in common ({exc}). "
+            "Enable a current key exchange and host key type (ed25519, ecdsa or rsa-sha2) in sshd."
+        ) from None
+    except paramiko.SSHException as exc:
+        client.close()
+        if "No authentication methods" in str(exc):  # agent asked for, but it offers no key
+            raise _auth_error(target, "the SSH agent offered no key", field_prefix) from None
+        raise
     except BaseException:
         client.close()
         raise
@@ -309,21 +341,33 @@ def _describe(exc: BaseException) -> str:
     return text
 
 
-def _host_key_mismatch(target: SSHTarget, exc: paramiko.BadHostKeyException) -> HostKeyMismatch:
+def _host_key_mismatch(
+    target: SSHTarget, exc: paramiko.BadHostKeyException, field_prefix: str
+) -> HostKeyMismatch:
     expected = HostKey.from_pkey(exc.expected_key)
     got = HostKey.from_pkey(exc.key)
+    what = "bastion" if field_prefix else "host"
     return HostKeyMismatch(
-        f"[ssh] host {target.address}:{target.port} presented host key {got.fingerprint()} "
+        f"[ssh] {what} {target.address}:{target.port} presented host key {got.fingerprint()} "
         f"({got.key_type}), but {expected.fingerprint()} ({expected.key_type}) is pinned for it. "
-        "Refusing to connect. If the machine was rebuilt on purpose, set host_key to its new key "
+        f"Refusing to connect. If the machine was rebuilt on purpose, set {field_prefix}host_key "
+        "to its new key "
         f"(see ssh-keyscan -p {target.port} {target.address}); otherwise the connection may be "
         "intercepted."
     )
 
 
-def _auth_error(target: SSHTarget, exc: paramiko.AuthenticationException) -> SSHAuthError:
+def _auth_error(target: SSHTarget, reason: str, field_prefix: str) -> SSHAuthError:
+    what = "bastion" if field_prefix else "host"
+    agent = (
+        " With ssh_agent_auth, SSH_AUTH_SOCK must name a running agent that holds the key "
+        "(ssh-add -l lists them)."
+        if target.use_agent
+        else ""
+    )
     return SSHAuthError(
-        f"[ssh] host {target.address}:{target.port} refused user {target.user!r} with "
-        f"{target.credentials()} ({type(exc).__name__}). Check that user {target.user!r} exists "
-        f"on the host and that the matching public key is in ~{target.user}/.ssh/authorized_keys."
+        f"[ssh] {what} {target.address}:{target.port} refused user {target.user!r} with "
+        f"{target.credentials()} ({reason}). Check that user {target.user!r} exists on the "
+        f"{what} and that the matching public key is in ~{target.user}/.ssh/authorized_keys "
+        f"(inputs {field_prefix}user, {field_prefix}ssh_private_key/ssh_key_path).{agent}"
     )
