@@ -114,32 +114,31 @@ def test_containers_on_the_host_are_facts(node_factory: Any, test_keys: dict[str
     assert ("io.pyrke.role", "worker") in kubelet.labels
 
 
-def test_ssh_agent(
-    shared_nodes: list[Any],
-    test_keys: dict[str, Any],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def ssh_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A real, empty ssh-agent; SSH_AUTH_SOCK points at it for the test."""
     sock = tmp_path / "agent.sock"
     agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
         while not sock.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        env = dict(os.environ, SSH_AUTH_SOCK=str(sock))
-        subprocess.run(
-            ["ssh-add", "-q", str(test_keys["ecdsa_openssh"].private)], env=env, check=True
-        )
         monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
-        node = shared_nodes[2]
-        seen = observe_host(
-            target(node, test_keys["ecdsa_openssh"], key_path=None, use_agent=True),
-            ready_timeout=30,
-        )
-        assert seen.facts.hostname == node.name
+        yield sock
     finally:
         agent.terminate()
         agent.wait()
+
+
+def test_ssh_agent(shared_nodes: list[Any], test_keys: dict[str, Any], ssh_agent: Path) -> None:
+    env = dict(os.environ, SSH_AUTH_SOCK=str(ssh_agent))
+    subprocess.run(["ssh-add", "-q", str(test_keys["ecdsa_openssh"].private)], env=env, check=True)
+    node = shared_nodes[2]
+    seen = observe_host(
+        target(node, test_keys["ecdsa_openssh"], key_path=None, use_agent=True),
+        ready_timeout=30,
+    )
+    assert seen.facts.hostname == node.name
 
 
 def test_bastion_reaches_a_host_through_another_node(
@@ -359,29 +358,16 @@ def test_bastion_refusals_name_the_bastion_and_its_fields(
 
 
 def test_agent_without_keys_is_refused_at_once(
-    shared_nodes: list[Any],
-    test_keys: dict[str, Any],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    shared_nodes: list[Any], test_keys: dict[str, Any], ssh_agent: Path
 ) -> None:
-    sock = tmp_path / "agent.sock"
-    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not sock.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
-        started = time.monotonic()
-        with pytest.raises(SSHAuthError) as info:
-            observe_host(
-                target(shared_nodes[0], test_keys["ed25519"], key_path=None, use_agent=True),
-                ready_timeout=60,
-            )
-        assert time.monotonic() - started < 10
-        assert "the SSH agent offered no key" in str(info.value) and "ssh-add -l" in str(info.value)
-    finally:
-        agent.terminate()
-        agent.wait()
+    started = time.monotonic()
+    with pytest.raises(SSHAuthError) as info:
+        observe_host(
+            target(shared_nodes[0], test_keys["ed25519"], key_path=None, use_agent=True),
+            ready_timeout=60,
+        )
+    assert time.monotonic() - started < 10
+    assert "the SSH agent offered no key" in str(info.value) and "ssh-add -l" in str(info.value)
 
 
 def test_a_hung_docker_is_bounded_by_the_deadline(

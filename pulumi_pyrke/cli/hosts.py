@@ -25,6 +25,7 @@ from pulumi_pyrke.transport import (
     key_problems,
     observe_host,
     parse_host_key,
+    read_certificate,
 )
 from pulumi_pyrke.transport.known_hosts import KnownHosts
 from pulumi_pyrke.versions import get_version
@@ -49,43 +50,29 @@ def node_target(
     node: NodeConfig, bastion: BastionHost | None, known: KnownHosts, *, path: str
 ) -> SSHTarget:
     """How to reach ``node`` as cluster.yml says (keys, certificate, agent, bastion)."""
-    jump = None
-    if bastion is not None:
-        jump = SSHTarget(
-            address=bastion.address,
-            port=bastion.port,
-            user=bastion.user or "root",
-            # as RKE: with ssh_agent_auth the agent's keys are used instead of the key
-            private_key=None if bastion.ssh_agent_auth else bastion.ssh_key,
-            key_path=None if bastion.ssh_agent_auth else bastion.ssh_key_path or None,
-            use_agent=bastion.ssh_agent_auth,
-            certificate=_certificate(bastion.ssh_cert, bastion.ssh_cert_path, "bastion_host"),
-            host_key=known.get(bastion.address, bastion.port),
-        )
+    jump = _target(bastion, known, field="bastion_host") if bastion is not None else None
+    return _target(node, known, field=path, bastion=jump)
+
+
+def _target(
+    entry: NodeConfig | BastionHost,
+    known: KnownHosts,
+    *,
+    field: str,
+    bastion: SSHTarget | None = None,
+) -> SSHTarget:
+    agent = entry.ssh_agent_auth  # as RKE: with it, the agent's keys replace the key
     return SSHTarget(
-        address=node.address,
-        port=node.port,
-        user=node.user or "root",
-        private_key=None if node.ssh_agent_auth else node.ssh_key,
-        key_path=None if node.ssh_agent_auth else node.ssh_key_path or None,
-        use_agent=node.ssh_agent_auth,
-        certificate=_certificate(node.ssh_cert, node.ssh_cert_path, path),
-        host_key=known.get(node.address, node.port),
-        bastion=jump,
+        address=entry.address,
+        port=entry.port,
+        user=entry.user or "root",
+        private_key=None if agent else entry.ssh_key,
+        key_path=None if agent else entry.ssh_key_path or None,
+        use_agent=agent,
+        certificate=read_certificate(entry.ssh_cert, entry.ssh_cert_path, field_prefix=f"{field}."),
+        host_key=known.get(entry.address, entry.port),
+        bastion=bastion,
     )
-
-
-def _certificate(text: str, path: str, field: str) -> str | None:
-    if text:
-        return text
-    if not path:
-        return None
-    try:
-        return Path(path).expanduser().read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            [Problem(path=f"{field}.ssh_cert_path", message=f"cannot read {path}: {exc.strerror}")]
-        ) from None
 
 
 def check_hosts(

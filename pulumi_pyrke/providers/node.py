@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -41,6 +40,7 @@ from pulumi_pyrke.transport import (
     host_key_problem,
     key_problems,
     observe_host,
+    read_certificate,
 )
 
 RECHECK_TIMEOUT = 60.0
@@ -160,29 +160,10 @@ def _target(spec: NodeSpec, *, host_key: str | None, bastion_key: str | None) ->
         key_path=spec.ssh_key_path,
         passphrase=spec.ssh_key_passphrase,
         use_agent=spec.ssh_agent_auth,
-        certificate=_certificate(spec.ssh_cert, spec.ssh_cert_path),
+        certificate=read_certificate(spec.ssh_cert, spec.ssh_cert_path),
         host_key=host_key,
         bastion=bastion,
     )
-
-
-def _certificate(text: str | None, path: str | None) -> str | None:
-    if text:
-        return text
-    if not path:
-        return None
-    try:
-        return Path(path).expanduser().read_text()
-    except OSError as exc:
-        raise ConfigError(
-            [
-                Problem(
-                    path="ssh_cert_path",
-                    message=f"cannot read {path}: {exc.strerror}; "
-                    "give the path of an OpenSSH certificate file (*-cert.pub)",
-                )
-            ]
-        ) from None
 
 
 def _outputs(spec: NodeSpec, observation: HostObservation) -> dict[str, Any]:
@@ -245,11 +226,10 @@ def _key_problems(raw: Mapping[str, Any]) -> list[Problem]:
 
 
 def _check_certificate(values: Mapping[str, Any], prefix: str) -> tuple[str | None, list[Problem]]:
-    text, path = values.get("ssh_cert"), values.get("ssh_cert_path")
-    if text or not path:
-        return (text or None), []
     try:
-        return _certificate(None, path), []
+        return read_certificate(
+            values.get("ssh_cert"), values.get("ssh_cert_path"), field_prefix=prefix
+        ), []
     except ConfigError as exc:
         return None, list(exc.problems)
 

@@ -13,6 +13,7 @@ from pulumi_pyrke.transport.keys import (
     key_problems,
     load_private_key,
     parse_host_key,
+    read_certificate,
 )
 from pulumi_pyrke.transport.observe import HostObservation, observe_host, observe_session
 from pulumi_pyrke.transport.ssh import CommandResult, SSHSession, SSHTarget, connect
@@ -31,4 +32,5 @@ __all__ = [
     "observe_session",
     "open_docker",
     "parse_host_key",
+    "read_certificate",
 ]

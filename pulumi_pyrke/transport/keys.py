@@ -196,6 +196,29 @@ def _ed25519_key(loaded: ed25519.Ed25519PrivateKey) -> paramiko.PKey:
     return paramiko.Ed25519Key.from_private_key(io.StringIO(text))
 
 
+def read_certificate(text: str | None, path: str | None, *, field_prefix: str = "") -> str | None:
+    """The user certificate given as text, or read from ``path``; None when neither is given.
+
+    Raises ``ConfigError`` naming ``<prefix>ssh_cert_path`` when the file cannot be read.
+    """
+    if text:
+        return text
+    if not path:
+        return None
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            [
+                Problem(
+                    path=f"{field_prefix}ssh_cert_path",
+                    message=f"cannot read {path}: {exc.strerror}; "
+                    "give the path of an OpenSSH certificate file (*-cert.pub)",
+                )
+            ]
+        ) from None
+
+
 def key_problems(
     *,
     private_key: Secret | None,
