@@ -64,6 +64,11 @@ __all__ = [
 ]
 
 
+def __dir__() -> list[str]:
+    """The public names only (PEP 562): what ``__all__`` promises, not this module's imports."""
+    return list(__all__)
+
+
 def __getattr__(name: str) -> Any:
     """Load the resource classes on first use (PEP 562)."""
     module = _LAZY.get(name)

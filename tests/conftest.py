@@ -12,7 +12,6 @@ pytest_plugins = ("harness.fixtures",)
 ROOT = Path(__file__).resolve().parent
 GOLDEN = ROOT / "golden"
 CONFIGS = ROOT / "configs"
-FLAGS = ROOT / "data" / "k8s-flags"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

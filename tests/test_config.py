@@ -104,7 +104,7 @@ def test_rke_defaults_are_applied() -> None:
     first, second = config.nodes
     assert first.internal_address == "Node-A.example.com"
     assert first.hostname_override == "node-a.example.com"
-    assert first.role == ["etcd"]
+    assert first.roles == ["etcd"]
     assert first.ssh_key_path == "~/.ssh/id_rsa"
     assert second.port == 2222 and second.ssh_agent_auth is True
     assert config.kubernetes_version == default_version()
@@ -172,7 +172,7 @@ def test_secrets_stay_out_of_errors_and_repr() -> None:
         parse_cluster_config(data)
     assert "secretmaterial" not in str(info.value)
     config = parse_cluster_config({**data, "services": {}}).config
-    node_key = config.nodes[0].ssh_key
+    node_key = config.nodes[0].ssh_private_key
     assert isinstance(node_key, Secret) and node_key.reveal() == key
     for text in (
         repr(config),
@@ -237,12 +237,11 @@ def test_service_range_set_once_holds_for_both_and_moves_the_dns_ip() -> None:
     assert services.kubelet.cluster_dns_server == "172.21.0.10"
 
 
-def test_system_images_keys_match_the_version_table() -> None:
-    from pulumi_pyrke.model.cluster import SYSTEM_IMAGE_KEYS, SystemImages
+def test_system_images_keys_come_from_the_version_table() -> None:
     from pulumi_pyrke.versions import image_keys
 
-    assert image_keys() == SYSTEM_IMAGE_KEYS
-    assert tuple(sorted(SystemImages.model_fields)) == SYSTEM_IMAGE_KEYS
+    every = {key: f"registry.local/{key}:1" for key in image_keys()}
+    assert parse_cluster_config({**MINIMAL, "system_images": every}).config.system_images == every
 
 
 @pytest.mark.parametrize(
@@ -250,12 +249,17 @@ def test_system_images_keys_match_the_version_table() -> None:
     [
         ({"bastion_host": {"adress": "x", "address": "b", "user": "u"}},
          "bastion_host.adress: unknown key; did you mean 'address'?"),
-        ({"bastion_host": {"user": "u"}}, "bastion_host.address: is required"),
-        ({"addon_job_timeout": "soon"}, "addon_job_timeout: must be an integer"),
-        ({"addon_job_timeout": 0}, "addon_job_timeout: 0 must be greater than or equal to 1"),
-        ({"ssh_agent_auth": "maybe"}, "ssh_agent_auth: must be true or false"),
-        ({"addons_include": "a.yaml"}, "addons_include: must be a list"),
-        ({"network": "canal"}, "network: must be a mapping of keys to values"),
+        ({"bastion_host": {"user": "u"}},
+         "bastion_host.address: is required; give the bastion's IP address or DNS name"),
+        ({"bastion_host": {"address": "b"}},
+         "bastion_host.user: is required (the SSH user on the bastion)"),
+        ({"addon_job_timeout": "soon"}, "addon_job_timeout: 'soon' is not a whole number"),
+        ({"addon_job_timeout": 0}, "addon_job_timeout: 0 is less than 1"),
+        ({"ssh_agent_auth": "maybe"}, "ssh_agent_auth: 'maybe' is not true or false"),
+        ({"addons_include": "a.yaml"}, "addons_include: 'a.yaml' is not a list"),
+        ({"network": "canal"}, "network: 'canal' is not a mapping"),
+        ({"system_images": {"etcdd": "x"}},
+         "system_images[\"etcdd\"]: unknown image key; did you mean 'etcd'?"),
         ({"authorization": {"mode": "abac"}}, "authorization.mode: 'abac' is not valid; use 'rbac' or 'none'"),
         ({"services": {"kube-api": {"service_cluster_ip_range": "10.43.0.1/16"}}},
          "services.kube-api.service_cluster_ip_range: '10.43.0.1/16' has host bits set; did you mean 10.43.0.0/16?"),
@@ -288,7 +292,7 @@ def test_a_broken_node_still_lets_other_checks_run() -> None:
     with pytest.raises(ConfigError) as info:
         parse_cluster_config(data)
     lines = [str(p) for p in info.value.problems]
-    assert lines[0] == "nodes[0].port: must be an integer"
+    assert lines[0] == "nodes[0].port: 'x' is not a whole number; give a TCP port, 1..65535"
     assert any(
         line.startswith("nodes[1].address: '10.0.0.1' is also used by nodes[0]") for line in lines
     )

@@ -11,6 +11,18 @@ def test_all_is_sorted_and_importable() -> None:
         assert getattr(pulumi_pyrke, name) is not None
 
 
+def test_dir_shows_the_public_names_only() -> None:
+    assert dir(pulumi_pyrke) == list(pulumi_pyrke.__all__)
+
+
+def test_the_schema_names_the_services_the_version_data_has() -> None:
+    from pulumi_pyrke.model.services import Services
+    from pulumi_pyrke.versions import SERVICE_BINARIES
+
+    keys = {f.alias or name for name, f in Services.model_fields.items()}
+    assert keys == set(SERVICE_BINARIES)
+
+
 def test_errors_form_one_tree() -> None:
     from pulumi_pyrke import errors
 

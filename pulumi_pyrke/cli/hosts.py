@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TextIO
 
 from pulumi_pyrke.errors import ConfigError, Problem, PyrkeError, TransportError
-from pulumi_pyrke.model.cluster import ClusterConfig, NodeConfig
-from pulumi_pyrke.model.sections import BastionHost
+from pulumi_pyrke.model.cluster import ClusterConfig
+from pulumi_pyrke.model.node import Bastion, NodeSpec
 from pulumi_pyrke.transport import (
     HostObservation,
     SSHTarget,
@@ -35,7 +35,7 @@ from pulumi_pyrke.versions import get_version
 class HostReport:
     """What became of one node: its observation, or the error that stopped it."""
 
-    node: NodeConfig
+    node: NodeSpec
     seconds: float
     observation: HostObservation | None = None
     error: PyrkeError | None = None
@@ -47,7 +47,7 @@ def default_known_hosts(config_path: str) -> str:
 
 
 def node_target(
-    node: NodeConfig, bastion: BastionHost | None, known: KnownHosts, *, path: str
+    node: NodeSpec, bastion: Bastion | None, known: KnownHosts, *, path: str
 ) -> SSHTarget:
     """How to reach ``node`` as cluster.yml says (keys, certificate, agent, bastion)."""
     jump = _target(bastion, known, field="bastion_host") if bastion is not None else None
@@ -55,7 +55,7 @@ def node_target(
 
 
 def _target(
-    entry: NodeConfig | BastionHost,
+    entry: NodeSpec | Bastion,
     known: KnownHosts,
     *,
     field: str,
@@ -66,11 +66,12 @@ def _target(
         address=entry.address,
         port=entry.port,
         user=entry.user or "root",
-        private_key=None if agent else entry.ssh_key,
-        key_path=None if agent else entry.ssh_key_path or None,
+        private_key=None if agent else entry.ssh_private_key,
+        key_path=None if agent else entry.ssh_key_path,
+        passphrase=entry.ssh_key_passphrase,
         use_agent=agent,
         certificate=read_certificate(entry.ssh_cert, entry.ssh_cert_path, field_prefix=f"{field}."),
-        host_key=known.get(entry.address, entry.port),
+        host_key=entry.host_key or known.get(entry.address, entry.port),
         bastion=bastion,
     )
 
@@ -100,7 +101,7 @@ def check_hosts(
         with lock:
             print(f"  {message}", file=out, flush=True)
 
-    def one(node: NodeConfig, target: SSHTarget) -> HostReport:
+    def one(node: NodeSpec, target: SSHTarget) -> HostReport:
         started = time.monotonic()
         try:
             seen = observe_host(

@@ -9,8 +9,9 @@ import ipaddress
 from typing import Any
 
 from pulumi_pyrke import versions
-from pulumi_pyrke.model.cluster import ClusterConfig, NodeConfig
-from pulumi_pyrke.model.sections import BastionHost, DNSConfig, NetworkConfig
+from pulumi_pyrke.model.cluster import ClusterConfig
+from pulumi_pyrke.model.node import Bastion, NodeSpec
+from pulumi_pyrke.model.sections import DNSConfig, NetworkConfig
 from pulumi_pyrke.model.services import AuditLog, Services
 
 DEFAULT_AUDIT_POLICY: dict[str, Any] = {
@@ -67,24 +68,26 @@ def apply_defaults(config: ClusterConfig) -> ClusterConfig:
     return config.model_copy(update=update)
 
 
-def _node_defaults(node: NodeConfig, config: ClusterConfig) -> NodeConfig:
+def _node_defaults(node: NodeSpec, config: ClusterConfig) -> NodeSpec:
     return node.model_copy(
         update={
             "internal_address": node.internal_address or node.address,
             "hostname_override": (node.hostname_override or node.address).lower(),
-            "ssh_key_path": node.ssh_key_path or ("" if node.ssh_key else config.ssh_key_path),
-            "ssh_cert_path": node.ssh_cert_path or config.ssh_cert_path,
+            "ssh_key_path": node.ssh_key_path
+            or (None if node.ssh_private_key else config.ssh_key_path or None),
+            "ssh_cert_path": node.ssh_cert_path
+            or (None if node.ssh_cert else config.ssh_cert_path or None),
             # RKE copies the cluster value onto every node; a per-node value is ignored.
             "ssh_agent_auth": config.ssh_agent_auth,
         }
     )
 
 
-def _bastion_defaults(bastion: BastionHost, config: ClusterConfig) -> BastionHost:
+def _bastion_defaults(bastion: Bastion, config: ClusterConfig) -> Bastion:
     return bastion.model_copy(
         update={
             "ssh_key_path": bastion.ssh_key_path
-            or ("" if bastion.ssh_key else config.ssh_key_path),
+            or (None if bastion.ssh_private_key else config.ssh_key_path or None),
             "ssh_agent_auth": config.ssh_agent_auth,
         }
     )

@@ -1,60 +1,45 @@
-"""The inputs of a pyrke Node resource: their schema, defaults and names, and the Node's id.
+"""One node, whichever door it comes in by: cluster.yml's ``nodes[]`` and ``bastion_host`` (with
+RKE's spellings ``role`` and ``ssh_key``) and the Node resource's inputs share these types, their
+validators and their messages.
 
-Pure: pydantic and the standard library only (no paramiko, pulumi, socket). Checking inputs
-(every problem at once, unknowns accepted) is model/node_check.py; the diff is model/node_diff.py.
+Pure: pydantic and the standard library only. What a door adds (RKE's required ``user``, the
+Node's default user ``root``, Pulumi's unknowns) lives with that door.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from pulumi_pyrke.model.base import Port, Text
-from pulumi_pyrke.model.cluster import ROLES, TAINT_EFFECTS
+from pulumi_pyrke.errors import Problem
+from pulumi_pyrke.model.base import Port, RkeModel, Text
 from pulumi_pyrke.model.secret import Secret
 
-IsUnknown = Callable[[Any], bool]
-"""Tells a value the engine does not know yet (a preview's unresolved Output)."""
+ROLES = ("controlplane", "etcd", "worker")
+TAINT_EFFECTS = ("NoExecute", "NoSchedule", "PreferNoSchedule")
 
 DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
 DEFAULT_READY_TIMEOUT = 300
 MAX_READY_TIMEOUT = 86400
 
-REPLACE_ON = ("address", "port", "docker_socket")
-"""Inputs that name the host itself: a change means another host, so a new Node."""
-
-SECRET_INPUTS = ("ssh_private_key", "ssh_key_passphrase", "bastion")
-"""Inputs (and outputs of the same name) that Pulumi must keep secret."""
-
-FACT_OUTPUTS = (
-    "hostname",
-    "os",
-    "kernel",
-    "docker_version",
-    "cgroup_driver",
-    "cpus",
-    "memory_bytes",
-    "swap_bytes",
-)
-"""Outputs copied from the observed NodeFacts, besides `host_key` and the whole `facts`."""
+RKE_SPELLINGS = {"roles": "role", "ssh_private_key": "ssh_key"}
+"""Fields that cluster.yml spells RKE's way (field -> cluster.yml key); both spellings are read."""
 
 _DNS_LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 _DNS_NAME = re.compile(rf"^(?=.{{1,253}}\.?$){_DNS_LABEL}(\.{_DNS_LABEL})*\.?$")
-_NODE_NAME = re.compile(
+_DNS_1123 = re.compile(
     r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 )
+"""A lowercase DNS-1123 subdomain: Kubernetes node names and label-key prefixes."""
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_LABEL_PREFIX = re.compile(
-    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-)
 _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$")
 
 
-def _address(value: str) -> str:
+def check_address(value: str) -> str:
+    """An IP address or a DNS name, else ValueError saying what would be valid."""
     if not value:
         raise ValueError("is empty; give the host's IP address or DNS name")
     try:
@@ -67,26 +52,32 @@ def _address(value: str) -> str:
     return value
 
 
-def _optional_address(value: str) -> str:
-    return _address(value) if value else value
-
-
-def _user(value: str) -> str:
-    if not _USER.match(value):
-        raise ValueError(f"{value!r} is not a login name; give the SSH user, like root or ubuntu")
-    return value
-
-
-def _node_name(value: str) -> str:
-    if value and not _NODE_NAME.match(value):
+def check_node_name(value: str) -> str:
+    """A Kubernetes node name (lowercase DNS-1123), else ValueError; empty means "not set"."""
+    if value and not _DNS_1123.match(value):
         raise ValueError(
             f"{value!r} is not a Kubernetes node name; use lowercase letters, digits, '-' and '.'"
         )
     return value
 
 
+def _optional_address(value: str) -> str:
+    return check_address(value) if value else value
+
+
+def _user(value: str) -> str:
+    if value and not _USER.match(value):
+        raise ValueError(f"{value!r} is not a login name; give the SSH user, like root or ubuntu")
+    return value
+
+
+def _absent_if_empty(value: Any) -> Any:
+    """cluster.yml writes an unset path as "": that is the same as leaving it out."""
+    return None if value == "" else value
+
+
 def _path(value: str) -> str:
-    if not value:
+    if not value.strip():
         raise ValueError("is empty; give a file path or leave it out")
     return value
 
@@ -101,7 +92,7 @@ def _socket(value: str) -> str:
 
 def _label_key(value: str) -> str:
     prefix, slash, name = value.rpartition("/")
-    if (slash and not _LABEL_PREFIX.match(prefix)) or not _LABEL_NAME.match(name):
+    if (slash and not _DNS_1123.match(prefix)) or not _LABEL_NAME.match(name):
         raise ValueError(
             f"{value!r} is not a label key; use [prefix/]name, the name up to 63 letters, digits, "
             "'-', '_' or '.' (starting and ending alphanumeric), the prefix a lowercase DNS name"
@@ -124,8 +115,12 @@ def _role(value: str) -> str:
     return value
 
 
-def _roles(value: list[str]) -> list[str]:
-    return sorted(set(value))
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _sorted_roles(value: list[str]) -> list[str]:
+    return sorted(set(value))  # a role named twice is still one role
 
 
 def _effect(value: str) -> str:
@@ -134,99 +129,156 @@ def _effect(value: str) -> str:
     return value
 
 
-Address = Annotated[str, AfterValidator(_address)]
+Address = Annotated[str, AfterValidator(check_address)]
+OptionalAddress = Annotated[str, AfterValidator(_optional_address)]
+NodeName = Annotated[
+    str,
+    BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v),
+    AfterValidator(check_node_name),
+]
+"""A Kubernetes node name; lowercased first, as RKE does with ``hostname_override``."""
+User = Annotated[str, AfterValidator(_user)]
+FilePath = Annotated[
+    str | None,
+    BeforeValidator(_absent_if_empty),
+    AfterValidator(lambda v: v if v is None else _path(v)),
+]
+OptionalText = Annotated[str | None, BeforeValidator(_absent_if_empty)]
 LabelKey = Annotated[str, AfterValidator(_label_key)]
 LabelValue = Annotated[Text, AfterValidator(_label_value)]
-User = Annotated[str, AfterValidator(_user)]
-FilePath = Annotated[str, AfterValidator(_path)]
+Role = Annotated[str, AfterValidator(_role)]
+Roles = Annotated[list[Role], BeforeValidator(_one_or_many), AfterValidator(_sorted_roles)]
+Effect = Annotated[str, AfterValidator(_effect)]
+Socket = Annotated[str, AfterValidator(_socket)]
+
+_HOST_KEY = "the public host key as 'type base64', like 'ssh-ed25519 AAAAC3...'"
 
 
-class _NodeModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+class _SpelledModel(RkeModel):
+    """A model some of whose fields cluster.yml spells RKE's way; both spellings are read."""
 
+    RKE_SPELLINGS: ClassVar[dict[str, str]] = {}
 
-class TaintSpec(_NodeModel):
-    """taints[]: a Kubernetes taint the node gets."""
-
-    key: LabelKey
-    value: LabelValue = ""
-    effect: Annotated[str, AfterValidator(_effect)] = "NoSchedule"
-
-
-class BastionSpec(_NodeModel):
-    """bastion: the jump host every SSH connection to the node goes through."""
-
-    address: Address
-    port: Port = 22
-    user: User = "root"
-    ssh_private_key: Secret | None = None
-    ssh_key_path: FilePath | None = None
-    ssh_agent_auth: bool = False
-    ssh_key_passphrase: Secret | None = None
-    host_key: str | None = None
-
-
-class NodeSpec(_NodeModel):
-    """A Node's validated, defaulted inputs: which host, how to reach it, what it will run."""
-
-    address: Address
-    port: Port = 22
-    user: User = "root"
-    internal_address: Annotated[str, AfterValidator(_optional_address)] = ""
-    hostname_override: Annotated[str, AfterValidator(_node_name)] = ""
-    roles: list[Annotated[str, AfterValidator(_role)]] = Field(default_factory=list)
-    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
-    taints: list[TaintSpec] = Field(default_factory=list)
-    ssh_private_key: Secret | None = None
-    ssh_key_path: FilePath | None = None
-    ssh_agent_auth: bool = False
-    ssh_key_passphrase: Secret | None = None
-    ssh_cert: str | None = None
-    ssh_cert_path: FilePath | None = None
-    bastion: BastionSpec | None = None
-    host_key: str | None = None
-    docker_socket: Annotated[str, AfterValidator(_socket)] = DEFAULT_DOCKER_SOCKET
-    ready_timeout: int = Field(default=DEFAULT_READY_TIMEOUT, ge=0, le=MAX_READY_TIMEOUT)
-
-    @field_validator("roles")
+    @model_validator(mode="before")
     @classmethod
-    def _sorted_roles(cls, value: list[str]) -> list[str]:
-        return _roles(value)
+    def _rke_spellings(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        renamed = dict(data)
+        for field, rke in cls.RKE_SPELLINGS.items():
+            if rke in renamed:
+                if field in renamed:
+                    raise ValueError(f"gives both {rke!r} and {field!r}; give one of them")
+                renamed[field] = renamed.pop(rke)
+        return renamed
 
-    def to_inputs(self) -> dict[str, Any]:
-        """The plain mapping the provider hands Pulumi: defaults filled, secrets revealed.
 
-        Only providers call this: the engine strips secrets on the way to a dynamic provider
-        and marks them secret again by name on the way back, so they travel as plain text.
-        """
-        data = self.model_dump(exclude_none=True, exclude=set(SECRET_INPUTS))
-        for name in ("ssh_private_key", "ssh_key_passphrase"):
-            value = getattr(self, name)
-            if value is not None:
-                data[name] = value.reveal()
-        if self.bastion is not None:
-            bastion = self.bastion.model_dump(
-                exclude_none=True, exclude={"ssh_private_key", "ssh_key_passphrase"}
+class Taint(RkeModel):
+    """A Kubernetes taint a node gets (cluster.yml ``nodes[].taints[]``, a Node's ``taints``)."""
+
+    key: LabelKey = Field(description="give a label-style key, like example.com/dedicated")
+    value: LabelValue = Field(default="", description="give text")
+    effect: Effect = Field(default="NoSchedule", description=f"use {', '.join(TAINT_EFFECTS)}")
+    timeAdded: str | None = None  # set by Kubernetes; accepted and ignored, as RKE does
+
+
+class Bastion(_SpelledModel):
+    """The jump host every SSH connection to the nodes goes through (cluster.yml's
+    ``bastion_host``, a Node's ``bastion``). An empty ``user`` means not given."""
+
+    RKE_SPELLINGS: ClassVar[dict[str, str]] = {"ssh_private_key": "ssh_key"}
+
+    address: Address = Field(description="give the bastion's IP address or DNS name")
+    port: Port = Field(default=22, description="give a TCP port, 1..65535")
+    user: User = Field(default="", description="give the SSH login name, like root or ubuntu")
+    ssh_private_key: Secret | None = Field(
+        default=None, description="give the private key text (PEM or OpenSSH format)"
+    )
+    ssh_key_path: FilePath = Field(default=None, description="give the path of a private key file")
+    ssh_key_passphrase: Secret | None = Field(default=None, description="give the passphrase text")
+    ssh_cert: OptionalText = Field(
+        default=None, description="give the OpenSSH certificate text (a *-cert.pub file's content)"
+    )
+    ssh_cert_path: FilePath = Field(
+        default=None, description="give the path of an OpenSSH certificate file"
+    )
+    ssh_agent_auth: bool = Field(default=False, description="give true or false")
+    host_key: OptionalText = Field(default=None, description=f"give {_HOST_KEY}")
+    ignore_proxy_env_vars: bool = Field(default=False, description="give true or false")
+
+
+class NodeSpec(_SpelledModel):
+    """One host: where it is, how to log in, and what it runs in the cluster.
+
+    Empty ``user``, ``internal_address`` and ``hostname_override`` mean not given: each door
+    says what they become (cluster.yml: user required, the others default to ``address``).
+    """
+
+    RKE_SPELLINGS: ClassVar[dict[str, str]] = RKE_SPELLINGS
+
+    address: Address = Field(description="give the host's IP address or DNS name")
+    port: Port = Field(default=22, description="give a TCP port, 1..65535")
+    user: User = Field(default="", description="give the SSH login name, like root or ubuntu")
+    internal_address: OptionalAddress = Field(
+        default="", description="give the IP address or DNS name hosts use among themselves"
+    )
+    hostname_override: NodeName = Field(
+        default="", description="give a Kubernetes node name (lowercase letters, digits, '-', '.')"
+    )
+    roles: Roles = Field(
+        default_factory=list, description=f"give a list of roles from {', '.join(ROLES)}"
+    )
+    labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict, description="give a mapping of label keys to text values"
+    )
+    taints: list[Taint] = Field(
+        default_factory=list,
+        description=f"give a list of {{key, value, effect}}, effect one of {', '.join(TAINT_EFFECTS)}",
+    )
+    ssh_private_key: Secret | None = Field(
+        default=None, description="give the private key text (PEM or OpenSSH format)"
+    )
+    ssh_key_path: FilePath = Field(default=None, description="give the path of a private key file")
+    ssh_agent_auth: bool = Field(default=False, description="give true or false")
+    ssh_key_passphrase: Secret | None = Field(default=None, description="give the passphrase text")
+    ssh_cert: OptionalText = Field(
+        default=None, description="give the OpenSSH certificate text (a *-cert.pub file's content)"
+    )
+    ssh_cert_path: FilePath = Field(
+        default=None, description="give the path of an OpenSSH certificate file"
+    )
+    bastion: Bastion | None = Field(
+        default=None, description="give a mapping with address, port, user and a way to log in"
+    )
+    host_key: OptionalText = Field(default=None, description=f"give {_HOST_KEY}")
+    docker_socket: Socket = Field(
+        default=DEFAULT_DOCKER_SOCKET,
+        description=f"give the Docker socket's absolute path on the host, like {DEFAULT_DOCKER_SOCKET}",
+    )
+    ready_timeout: int = Field(
+        default=DEFAULT_READY_TIMEOUT,
+        ge=0,
+        le=MAX_READY_TIMEOUT,
+        description=f"give whole seconds, 0..{MAX_READY_TIMEOUT}",
+    )
+    nodeName: str = ""  # Rancher's node reference; accepted and ignored, as RKE does
+
+
+def login_problems(node: NodeSpec | Bastion, *, at: str = "") -> list[Problem]:
+    """The login's cross-field rule, for both doors: a certificate given as text and as a path
+    is taken from the text (as RKE does, and as RKE's own example writes it), with a warning.
+
+    ``at`` is the path of ``node`` (``nodes[2].``, ``bastion.``), with its trailing dot.
+    """
+    if node.ssh_cert and node.ssh_cert_path:
+        return [
+            Problem(
+                path=f"{at}ssh_cert_path",
+                message="is ignored: ssh_cert gives the certificate text; leave one of them out",
+                severity="warning",
             )
-            for name in ("ssh_private_key", "ssh_key_passphrase"):
-                value = getattr(self.bastion, name)
-                if value is not None:
-                    bastion[name] = value.reveal()
-            data["bastion"] = bastion
-        return data
-
-
-NODE_INPUTS = tuple(NodeSpec.model_fields)
-"""Every input name of a Node, in declaration order."""
-
-NODE_OUTPUTS = (*FACT_OUTPUTS, "facts", "bastion_host_key")
-"""Outputs that are not inputs (`host_key` is both: the pinned input, the recorded output)."""
-
-
-def node_id(address: str, port: int) -> str:
-    """The Node's Pulumi id: where it is reached, `host:port` (IPv6 in brackets)."""
-    host = f"[{address}]" if ":" in address else address
-    return f"{host}:{port}"
+        ]
+    return []
 
 
 def host_key_identity(text: str | None) -> str | None:

@@ -52,10 +52,6 @@ class ContainerSpec:
     health_check: HealthCheck | None = None
     start: bool = True  # service-sidekick is created, never started
 
-    def command(self) -> tuple[str, ...]:
-        """The full command line: entrypoint then arguments."""
-        return self.entrypoint + self.args
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class FileSpec:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from pulumi_pyrke.model.base import Port, RkeModel, Text
+from pulumi_pyrke.model.base import RkeModel, Text
 from pulumi_pyrke.model.secret import Secret
 
 NETWORK_PLUGINS = ("aci", "calico", "canal", "flannel", "none", "weave")
@@ -172,20 +172,6 @@ class UpgradeStrategy(RkeModel):
     @classmethod
     def _count(cls, value: Any) -> str:
         return _max_unavailable(value)
-
-
-class BastionHost(RkeModel):
-    """bastion_host: every SSH connection to the nodes goes through it."""
-
-    address: str
-    port: Port = 22
-    user: str = ""
-    ssh_key: Secret | None = None
-    ssh_key_path: str = ""
-    ssh_cert: str = ""
-    ssh_cert_path: str = ""
-    ssh_agent_auth: bool = False
-    ignore_proxy_env_vars: bool = False
 
 
 class CloudProviderConfig(RkeModel):

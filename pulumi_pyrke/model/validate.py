@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeAlias
 
@@ -18,10 +17,10 @@ import yaml
 from pulumi_pyrke import versions
 from pulumi_pyrke.errors import Problem
 from pulumi_pyrke.model.cluster import ClusterConfig
+from pulumi_pyrke.model.node import ROLES, check_node_name, login_problems
 
 Check: TypeAlias = Callable[[ClusterConfig], Iterable[Problem]]
 _CHECKS: list[tuple[tuple[str, ...], Check]] = []
-_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _API = "services.kube-api"
 _CTRL = "services.kube-controller"
 
@@ -61,7 +60,7 @@ def _networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]
     return [ipaddress.ip_network(p.strip()) for p in value.split(",") if p.strip()]
 
 
-@reads("nodes!")
+@reads("nodes")  # a node that failed validation is still a node
 def _has_nodes(c: ClusterConfig) -> Iterator[Problem]:
     if not c.nodes:
         yield Problem(path="nodes", message="at least one node is required")
@@ -97,24 +96,28 @@ def _role_coverage(c: ClusterConfig) -> Iterator[Problem]:
 
 @reads("nodes[*].role", "nodes[*].user", "nodes[*].hostname_override", "nodes[*].address")
 def _node_fields(c: ClusterConfig) -> Iterator[Problem]:
+    """RKE's own rules for a cluster.yml node (the Node resource has defaults instead)."""
     for i, node in enumerate(c.nodes):
-        if not node.role:
-            yield Problem(
-                path=f"nodes[{i}].role", message="is empty; use etcd, controlplane, worker"
-            )
+        if not node.roles:
+            yield Problem(path=f"nodes[{i}].role", message=f"is empty; use {', '.join(ROLES)}")
         if not node.user:
             yield Problem(
                 path=f"nodes[{i}].user", message="is required (the SSH user, e.g. ubuntu)"
             )
-        if not _DNS1123.match(node.hostname_override) or len(node.hostname_override) > 253:
-            yield Problem(
-                path=f"nodes[{i}].hostname_override",
-                message=f"{node.hostname_override!r} is not a valid DNS-1123 name "
-                "(lowercase letters, digits, '-' and '.')",
-            )
-        dupes = [k for k, n in Counter(node.role).items() if n > 1]
-        if dupes:
-            yield Problem(path=f"nodes[{i}].role", message=f"lists {dupes[0]!r} twice")
+        try:
+            check_node_name(node.hostname_override)  # defaulted from the address, lowercased
+        except ValueError as exc:
+            yield Problem(path=f"nodes[{i}].hostname_override", message=str(exc))
+        yield from login_problems(node, at=f"nodes[{i}].")
+
+
+@reads("bastion_host.user", "bastion_host.ssh_cert", "bastion_host.ssh_cert_path")
+def _bastion_fields(c: ClusterConfig) -> Iterator[Problem]:
+    if c.bastion_host is None:
+        return
+    if not c.bastion_host.user:
+        yield Problem(path="bastion_host.user", message="is required (the SSH user on the bastion)")
+    yield from login_problems(c.bastion_host, at="bastion_host.")
 
 
 @reads("nodes[*].address", "nodes[*].hostname_override")
@@ -338,12 +341,6 @@ def _registries(c: ClusterConfig) -> Iterator[Problem]:
             )
 
 
-@reads("bastion_host")
-def _bastion(c: ClusterConfig) -> Iterator[Problem]:
-    if c.bastion_host is not None and not c.bastion_host.user:
-        yield Problem(path="bastion_host.user", message="is required (the SSH user on the bastion)")
-
-
 @reads("enable_cri_dockerd")
 def _cri(c: ClusterConfig) -> Iterator[Problem]:
     if c.enable_cri_dockerd is False:
@@ -390,7 +387,7 @@ def _extra_args_flags(c: ClusterConfig) -> Iterator[Problem]:
 @reads("system_images.kubernetes", "kubernetes_version")
 def _kubernetes_image(c: ClusterConfig) -> Iterator[Problem]:
     """A pinned hyperkube of another minor runs with flags planned for kubernetes_version."""
-    image = c.system_images.kubernetes
+    image = c.system_images.get("kubernetes", "")
     tag = image.rpartition(":")[2]
     found = re.match(r"v(\d+)\.(\d+)\.", tag)
     wanted = re.match(r"v(\d+)\.(\d+)\.", c.kubernetes_version)

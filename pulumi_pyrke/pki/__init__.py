@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pulumi_pyrke.model.plan import CertificateChange
 from pulumi_pyrke.pki.bundle import Certificate, CertificateBundle
-from pulumi_pyrke.pki.files import PKIFile, host_files
+from pulumi_pyrke.pki.host_certificates import PKIFile, host_files
 from pulumi_pyrke.pki.kubeconfig import admin_kubeconfig, component_kubeconfig
 from pulumi_pyrke.pki.reconcile import BundleResult, check_external_etcd, reconcile_bundle
 from pulumi_pyrke.pki.specs import (

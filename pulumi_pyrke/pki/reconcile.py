@@ -36,8 +36,6 @@ from pulumi_pyrke.pki.specs import (
     build_certificate_specs,
 )
 
-Action = CertificateActionName
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BundleResult:
@@ -170,7 +168,9 @@ def reconcile_bundle(
     made: list[Certificate] = []
     changes: list[CertificateChange] = []
 
-    def record(spec: CertificateSpec, pem: str, key: Secret, action: Action, reason: str) -> None:
+    def record(
+        spec: CertificateSpec, pem: str, key: Secret, action: CertificateActionName, reason: str
+    ) -> None:
         made.append(Certificate.from_pem(name=spec.name, cert_pem=pem, key_pem=key))
         changes.append(CertificateChange(name=spec.name, action=action, reason=reason))
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from pulumi_pyrke import versions
-from pulumi_pyrke.model.cluster import ClusterConfig
+from pulumi_pyrke.model.cluster import ClusterConfig, image_overrides
 from pulumi_pyrke.model.facts import NodeFacts
 from pulumi_pyrke.model.plan import ClusterPlan, ContainerSpec, FileSpec, HostPlan, Taint
 from pulumi_pyrke.model.secret import reveal
@@ -32,8 +32,8 @@ from pulumi_pyrke.plan.components.kube_scheduler import build_kube_scheduler
 from pulumi_pyrke.plan.components.kubelet import build_kubelet, role_taints
 from pulumi_pyrke.plan.components.nginx_proxy import build_nginx_proxy
 from pulumi_pyrke.plan.components.sidekick import build_sidekick
+from pulumi_pyrke.plan.config_files import FILE_ROLES, cluster_files, md5
 from pulumi_pyrke.plan.context import HostView, PlanContext, resolve_prefix_path
-from pulumi_pyrke.plan.files import FILE_ROLES, cluster_files, md5
 from pulumi_pyrke.plan.state import ClusterState
 
 Builder = Callable[[PlanContext, HostView], ContainerSpec | None]
@@ -126,7 +126,7 @@ def _context(
     default_registry = next((r.url for r in config.private_registries if r.is_default), None)
     images = dict(
         versions.resolve_images(
-            info, config.system_images.overrides(), default_registry=default_registry
+            info, image_overrides(config.system_images), default_registry=default_registry
         )
     )
     if config.services.kubelet.infra_container_image:
@@ -157,7 +157,7 @@ def _hosts(config: ClusterConfig, facts: Mapping[str, NodeFacts]) -> tuple[HostV
             address=n.address,
             internal_address=n.internal_address,
             hostname=n.hostname_override,
-            roles=frozenset(n.role),
+            roles=frozenset(n.roles),
             facts=facts.get(n.address, NodeFacts()),
             prefix_path=resolve_prefix_path(config.prefix_path, facts.get(n.address, NodeFacts())),
         )

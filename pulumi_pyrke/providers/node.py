@@ -7,8 +7,8 @@ a host: create, read and update only look.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import pulumi
@@ -21,18 +21,26 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pydantic import BaseModel, ValidationError
 
 from pulumi_pyrke.errors import ConfigError, Problem
-from pulumi_pyrke.model.node import NODE_INPUTS, NODE_OUTPUTS, SECRET_INPUTS, NodeSpec, node_id
-from pulumi_pyrke.model.node_check import check_node_inputs, parse_node_inputs, sort_node_problems
-from pulumi_pyrke.model.node_diff import diff_node
+from pulumi_pyrke.model.node import NodeSpec, host_key_identity, login_problems
+from pulumi_pyrke.model.problems import clean_loc, problem_from, sort_problems
 from pulumi_pyrke.model.secret import Secret
-from pulumi_pyrke.providers._props import (
+from pulumi_pyrke.providers._wire import (
+    IsUnknown,
+    Path,
     args_to_props,
     check_failures,
+    contains_unknown,
     is_unknown,
+    plain,
+    resource_args,
     secret_input,
+    under,
+    unknown_paths,
     without_provider,
+    without_unknowns,
 )
 from pulumi_pyrke.transport import (
     HostObservation,
@@ -46,19 +54,285 @@ from pulumi_pyrke.transport import (
 RECHECK_TIMEOUT = 60.0
 """Seconds read and update keep trying an existing host (create waits up to ready_timeout)."""
 
+Observe = Callable[..., HostObservation]
+"""How a Node reaches its host: ``observe(target, docker_socket=, ready_timeout=)``."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BastionArgs:
+    """The jump host every SSH connection to a Node goes through.
+
+    Defaults: port 22, user root. Give at least one way to log in: ``ssh_private_key`` (key
+    text, kept secret), ``ssh_key_path`` or ``ssh_agent_auth=True``; ``ssh_cert`` or
+    ``ssh_cert_path`` add an OpenSSH user certificate. ``host_key`` pins the bastion's public
+    host key (``type base64``).
+    """
+
+    address: pulumi.Input[str]
+    port: pulumi.Input[int] | None = None
+    user: pulumi.Input[str] | None = None
+    ssh_private_key: pulumi.Input[str] | None = field(default=None, repr=False)
+    ssh_key_path: pulumi.Input[str] | None = None
+    ssh_agent_auth: pulumi.Input[bool] | None = None
+    ssh_key_passphrase: pulumi.Input[str] | None = field(default=None, repr=False)
+    ssh_cert: pulumi.Input[str] | None = None
+    ssh_cert_path: pulumi.Input[str] | None = None
+    host_key: pulumi.Input[str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NodeArgs:
+    """The inputs of a Node: which host, how to log in, and what it will run in a Cluster.
+
+    Defaults: port 22, user root, docker_socket /var/run/docker.sock, ready_timeout 300
+    seconds (how long create keeps trying while a fresh machine boots). Give at least one way
+    to log in: ``ssh_private_key`` (key text, kept secret), ``ssh_key_path`` or
+    ``ssh_agent_auth=True``; ``ssh_cert``/``ssh_cert_path`` add an OpenSSH user certificate.
+    ``host_key`` pins the host's public key (``type base64``); without it the first key seen
+    is recorded and enforced from then on. ``roles`` are any of etcd, controlplane, worker;
+    ``taints`` are mappings with key, value and effect (NoSchedule, PreferNoSchedule,
+    NoExecute).
+    """
+
+    address: pulumi.Input[str]
+    port: pulumi.Input[int] | None = None
+    user: pulumi.Input[str] | None = None
+    internal_address: pulumi.Input[str] | None = None
+    hostname_override: pulumi.Input[str] | None = None
+    roles: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
+    taints: pulumi.Input[Sequence[pulumi.Input[Mapping[str, pulumi.Input[str]]]]] | None = None
+    ssh_private_key: pulumi.Input[str] | None = field(default=None, repr=False)
+    ssh_key_path: pulumi.Input[str] | None = None
+    ssh_agent_auth: pulumi.Input[bool] | None = None
+    ssh_key_passphrase: pulumi.Input[str] | None = field(default=None, repr=False)
+    ssh_cert: pulumi.Input[str] | None = None
+    ssh_cert_path: pulumi.Input[str] | None = None
+    bastion: pulumi.Input[BastionArgs | Mapping[str, Any]] | None = field(default=None, repr=False)
+    host_key: pulumi.Input[str] | None = None
+    docker_socket: pulumi.Input[str] | None = None
+    ready_timeout: pulumi.Input[int] | None = None
+
+
+NODE_INPUTS = tuple(f.name for f in fields(NodeArgs))
+"""Every input of a Node, in declaration order."""
+
+BASTION_INPUTS = tuple(f.name for f in fields(BastionArgs))
+
+DEFAULT_USER = "root"
+"""A Node's login when none is given (cluster.yml, as RKE, requires one)."""
+
+REPLACE_ON = ("address", "port", "docker_socket")
+"""Inputs that name the host itself: a change means another host, so a new Node."""
+
+SECRET_INPUTS = ("ssh_private_key", "ssh_key_passphrase", "bastion")
+"""Inputs (and outputs of the same name) that Pulumi must keep secret."""
+
+FACT_OUTPUTS = (
+    "hostname",
+    "os",
+    "kernel",
+    "docker_version",
+    "cgroup_driver",
+    "cpus",
+    "memory_bytes",
+    "swap_bytes",
+)
+"""Outputs copied from the observed NodeFacts, besides `host_key` and the whole `facts`."""
+
+NODE_OUTPUTS = (*FACT_OUTPUTS, "facts", "bastion_host_key")
+"""Outputs that are not inputs (`host_key` is both: the pinned input, the recorded output)."""
+
+_USER_HINT = "give the SSH login name, like root or ubuntu"
+_STAND_IN = "unknown.invalid"  # validates in place of an unknown address during a preview
+
+
+def node_id(address: str, port: int) -> str:
+    """The Node's Pulumi id: where it is reached, `host:port` (IPv6 in brackets)."""
+    host = f"[{address}]" if ":" in address else address
+    return f"{host}:{port}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NodeCheck:
+    """What checking a Node's inputs found.
+
+    ``inputs`` is the defaulted mapping to hand back to Pulumi (values that are unknown in a
+    preview are kept as they came); ``spec`` is set only when every input is known and valid.
+    """
+
+    problems: tuple[Problem, ...]
+    inputs: dict[str, Any]
+    spec: NodeSpec | None
+
+
+def check_node_inputs(raw: Mapping[str, Any], *, is_unknown: IsUnknown = is_unknown) -> NodeCheck:
+    """Validate a Node's inputs with the one node schema, returning every problem (none raised).
+
+    Unknown values are accepted anywhere: what depends on them is not checked. Key material
+    and pinned host keys are checked too (read locally, no connection).
+    """
+    unknown = list(unknown_paths(raw, is_unknown))
+    data = _with_defaults(without_unknowns(raw, unknown, _stand_in))
+    problems: list[Problem] = []
+    spec: NodeSpec | None = None
+    try:
+        spec = NodeSpec.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(
+            problem_from(err, NodeSpec)
+            for err in exc.errors(include_url=False)
+            if not under(clean_loc(err["loc"]), unknown)
+        )
+    problems.extend(_login_problems(raw, is_unknown))
+    if spec is not None:
+        problems.extend(login_problems(spec))
+        if spec.bastion is not None:
+            problems.extend(login_problems(spec.bastion, at="bastion."))
+    problems.extend(_key_problems(raw, is_unknown))
+    problems.extend(_host_key_problems(raw, is_unknown))
+    problems = sort_problems(problems, NodeSpec)
+    if problems or spec is None:
+        return NodeCheck(problems=tuple(problems), inputs=dict(raw), spec=None)
+    inputs = node_inputs(spec)
+    for key, value in raw.items():
+        if any(u[0] == key for u in unknown):
+            inputs[key] = value  # what the engine does not know yet stays as it came
+    return NodeCheck(problems=(), inputs=inputs, spec=None if unknown else spec)
+
+
+def parse_node_inputs(raw: Mapping[str, Any]) -> NodeSpec:
+    """Validate fully known inputs; raise ConfigError listing every problem."""
+    result = check_node_inputs(raw, is_unknown=lambda _: False)
+    if result.spec is None:
+        raise ConfigError(result.problems)
+    return result.spec
+
+
+def node_inputs(spec: NodeSpec) -> dict[str, Any]:
+    """The plain mapping the provider hands Pulumi: the Node's inputs, defaults filled, secrets
+    revealed (the engine strips secrets on the way to a dynamic provider and marks them
+    secret again by name on the way back, so they travel as plain text)."""
+    return _plain_inputs(spec, NODE_INPUTS)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NodeDiff:
+    """Which inputs changed and which of them need a new Node (empty: no change)."""
+
+    changes: tuple[str, ...] = ()
+    replaces: tuple[str, ...] = ()
+
+
+def diff_node(
+    olds: Mapping[str, Any], news: Mapping[str, Any], *, is_unknown: IsUnknown = is_unknown
+) -> NodeDiff:
+    """Compare a Node's old outputs with its new checked inputs.
+
+    `host_key` differs only when a new pinned key differs from the recorded one: unpinning
+    keeps the recorded key enforced, pinning the recorded key changes nothing.
+    """
+    changes: list[str] = []
+    for name in NODE_INPUTS:
+        new = news.get(name)
+        if name == "host_key":
+            if is_unknown(new) or (
+                new is not None and host_key_identity(new) != host_key_identity(olds.get(name))
+            ):
+                changes.append(name)
+        elif contains_unknown(new, is_unknown) or _canonical(name, olds.get(name)) != _canonical(
+            name, new
+        ):
+            changes.append(name)
+    replaces = tuple(n for n in changes if n in REPLACE_ON)
+    return NodeDiff(changes=tuple(changes), replaces=replaces)
+
+
+def _canonical(name: str, value: Any) -> Any:
+    if value is None:
+        value = (
+            DEFAULT_USER
+            if name == "user"
+            else NodeSpec.model_fields[name].get_default(call_default_factory=True)
+        )
+    value = plain(value)
+    if name == "roles" and isinstance(value, list):
+        return sorted({str(v) for v in value})
+    return value
+
+
+def _stand_in(path: Path) -> Any | None:
+    if path in (("address",), ("bastion", "address")):
+        return _STAND_IN
+    if len(path) == 3 and path[0] == "taints" and path[2] == "key":
+        return "unknown"
+    return None
+
+
+def _with_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """The Node's own defaults, where the node schema leaves a field to its door."""
+    if data.get("user") is None:
+        data["user"] = DEFAULT_USER
+    bastion = data.get("bastion")
+    if isinstance(bastion, dict) and bastion.get("user") is None:
+        bastion["user"] = DEFAULT_USER
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _plain_inputs(model: BaseModel, names: Iterable[str]) -> dict[str, Any]:
+    """``names`` of ``model`` as wire values: secrets revealed, None left out."""
+    out: dict[str, Any] = {}
+    for name in names:
+        value = getattr(model, name)
+        if value is None:
+            continue
+        if isinstance(value, Secret):
+            value = value.reveal()
+        elif isinstance(value, BaseModel):
+            value = _plain_inputs(value, BASTION_INPUTS)
+        elif isinstance(value, list):
+            value = [
+                v.model_dump(exclude_none=True) if isinstance(v, BaseModel) else v for v in value
+            ]
+        out[name] = value
+    return out
+
+
+def _login_problems(raw: Mapping[str, Any], is_unknown: IsUnknown) -> Iterator[Problem]:
+    """A Node needs a user and a way to log in (cluster.yml nodes fall back to the cluster's
+    key file, and say a missing user is required)."""
+    groups: list[tuple[Mapping[str, Any], str]] = [(raw, "")]
+    bastion = raw.get("bastion")
+    if isinstance(bastion, Mapping):
+        groups.append((bastion, "bastion."))
+    for values, at in groups:
+        if isinstance(values.get("user"), str) and not values["user"].strip():
+            yield Problem(path=f"{at}user", message=f"is empty; {_USER_HINT}")
+        ways = ("ssh_private_key", "ssh_key_path", "ssh_agent_auth")
+        if not any(_given(values.get(w), is_unknown) for w in ways):
+            yield Problem(
+                path=f"{at}ssh_private_key",
+                message=f"no way to log in; give {at}ssh_private_key (key text), "
+                f"{at}ssh_key_path (a key file) or {at}ssh_agent_auth: true",
+            )
+
+
+def _given(value: Any, is_unknown: IsUnknown) -> bool:
+    return is_unknown(value) or (value not in (None, "", False))
+
 
 class NodeProvider(ResourceProvider):
     """Dynamic provider of ``pulumi_pyrke.Node``. Holds nothing: credentials arrive as inputs."""
 
     serialize_as_secret_always = False
 
+    def __init__(self, observe: Observe = observe_host) -> None:
+        self._observe = observe  # a function, pickled by reference; never a live client
+
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Every problem with the inputs, with its field path, before any connection."""
-        raw = without_provider(news)
-        result = check_node_inputs(raw, is_unknown=is_unknown)
-        problems = [*result.problems, *_key_problems(raw), *_host_key_problems(raw)]
-        inputs = result.inputs if not problems else raw
-        return CheckResult(inputs, check_failures(sort_node_problems(problems)))
+        result = check_node_inputs(without_provider(news))
+        return CheckResult(result.inputs, check_failures(result.problems))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Replace when the host itself changes (address, port, docker_socket); else update."""
@@ -103,16 +377,10 @@ class NodeProvider(ResourceProvider):
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Forget the host: nothing on it changes, and no connection is made."""
 
-    def observe(
-        self, target: SSHTarget, *, docker_socket: str, ready_timeout: float
-    ) -> HostObservation:
-        """The one place a Node reaches its host (tests substitute a subclass's answer)."""
-        return observe_host(target, docker_socket=docker_socket, ready_timeout=ready_timeout)
-
     def _look(
         self, spec: NodeSpec, *, host_key: str | None, bastion_key: str | None, timeout: float
     ) -> HostObservation:
-        return self.observe(
+        return self._observe(
             _target(spec, host_key=host_key, bastion_key=bastion_key),
             docker_socket=spec.docker_socket,
             ready_timeout=float(timeout),
@@ -169,7 +437,7 @@ def _target(spec: NodeSpec, *, host_key: str | None, bastion_key: str | None) ->
 def _outputs(spec: NodeSpec, observation: HostObservation) -> dict[str, Any]:
     """Outputs are the inputs plus what was observed (diff compares news with these)."""
     facts = observation.facts.to_dict()
-    outs = spec.to_inputs()
+    outs = node_inputs(spec)
     outs.update({name: facts[name] for name in NODE_OUTPUTS if name in facts})
     outs["host_key"] = observation.host_key
     outs["bastion_host_key"] = observation.bastion_host_key
@@ -181,11 +449,11 @@ def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k in NODE_INPUTS and v is not None}
 
 
-def _known_text(value: Any) -> bool:
+def _known_text(value: Any, is_unknown: IsUnknown) -> bool:
     return value is None or (isinstance(value, str) and not is_unknown(value))
 
 
-def _key_problems(raw: Mapping[str, Any]) -> list[Problem]:
+def _key_problems(raw: Mapping[str, Any], is_unknown: IsUnknown) -> list[Problem]:
     """Whether the key material loads (read locally, no network); skipped while unknown."""
     problems: list[Problem] = []
     groups: list[tuple[Mapping[str, Any], str]] = [(raw, "")]
@@ -200,7 +468,7 @@ def _key_problems(raw: Mapping[str, Any]) -> list[Problem]:
             "ssh_cert",
             "ssh_cert_path",
         )
-        if not all(_known_text(values.get(n)) for n in names):
+        if not all(_known_text(values.get(n), is_unknown) for n in names):
             continue
         key_text, key_path = values.get("ssh_private_key"), values.get("ssh_key_path")
         passphrase = values.get("ssh_key_passphrase")
@@ -234,7 +502,7 @@ def _check_certificate(values: Mapping[str, Any], prefix: str) -> tuple[str | No
         return None, list(exc.problems)
 
 
-def _host_key_problems(raw: Mapping[str, Any]) -> list[Problem]:
+def _host_key_problems(raw: Mapping[str, Any], is_unknown: IsUnknown) -> list[Problem]:
     """Pinned host keys must be 'type base64' lines; skipped while unknown."""
     problems: list[Problem] = []
     bastion = raw.get("bastion")
@@ -247,59 +515,6 @@ def _host_key_problems(raw: Mapping[str, Any]) -> list[Problem]:
             if problem is not None:
                 problems.append(problem)
     return problems
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BastionArgs:
-    """The jump host every SSH connection to a Node goes through.
-
-    Defaults: port 22, user root. Give at least one way to log in: ``ssh_private_key`` (key
-    text, kept secret), ``ssh_key_path`` or ``ssh_agent_auth=True``. ``host_key`` pins the
-    bastion's public host key (``type base64``).
-    """
-
-    address: pulumi.Input[str]
-    port: pulumi.Input[int] | None = None
-    user: pulumi.Input[str] | None = None
-    ssh_private_key: pulumi.Input[str] | None = field(default=None, repr=False)
-    ssh_key_path: pulumi.Input[str] | None = None
-    ssh_agent_auth: pulumi.Input[bool] | None = None
-    ssh_key_passphrase: pulumi.Input[str] | None = field(default=None, repr=False)
-    host_key: pulumi.Input[str] | None = None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class NodeArgs:
-    """The inputs of a Node: which host, how to log in, and what it will run in a Cluster.
-
-    Defaults: port 22, user root, docker_socket /var/run/docker.sock, ready_timeout 300
-    seconds (how long create keeps trying while a fresh machine boots). Give at least one way
-    to log in: ``ssh_private_key`` (key text, kept secret), ``ssh_key_path`` or
-    ``ssh_agent_auth=True``; ``ssh_cert``/``ssh_cert_path`` add an OpenSSH user certificate.
-    ``host_key`` pins the host's public key (``type base64``); without it the first key seen
-    is recorded and enforced from then on. ``roles`` are any of etcd, controlplane, worker;
-    ``taints`` are mappings with key, value and effect (NoSchedule, PreferNoSchedule,
-    NoExecute).
-    """
-
-    address: pulumi.Input[str]
-    port: pulumi.Input[int] | None = None
-    user: pulumi.Input[str] | None = None
-    internal_address: pulumi.Input[str] | None = None
-    hostname_override: pulumi.Input[str] | None = None
-    roles: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
-    labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
-    taints: pulumi.Input[Sequence[pulumi.Input[Mapping[str, pulumi.Input[str]]]]] | None = None
-    ssh_private_key: pulumi.Input[str] | None = field(default=None, repr=False)
-    ssh_key_path: pulumi.Input[str] | None = None
-    ssh_agent_auth: pulumi.Input[bool] | None = None
-    ssh_key_passphrase: pulumi.Input[str] | None = field(default=None, repr=False)
-    ssh_cert: pulumi.Input[str] | None = None
-    ssh_cert_path: pulumi.Input[str] | None = None
-    bastion: pulumi.Input[BastionArgs | Mapping[str, Any]] | None = field(default=None, repr=False)
-    host_key: pulumi.Input[str] | None = None
-    docker_socket: pulumi.Input[str] | None = None
-    ready_timeout: pulumi.Input[int] | None = None
 
 
 def node_props(args: NodeArgs | Mapping[str, Any]) -> dict[str, Any]:
@@ -355,13 +570,16 @@ class Node(pulumi.dynamic.Resource, module="pyrke", name="Node"):
     def __init__(
         self,
         resource_name: str,
-        args: NodeArgs | Mapping[str, Any],
+        args: NodeArgs | Mapping[str, Any] | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        **inputs: Any,
     ) -> None:
+        """``Node(name, NodeArgs(...), opts=...)`` or ``Node(name, address=..., opts=...)``."""
+        given = resource_args(NodeArgs, "Node", args, inputs)
         secrets = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_INPUTS))
         super().__init__(
             NodeProvider(),
             resource_name,
-            node_props(args),
+            node_props(given),
             pulumi.ResourceOptions.merge(opts, secrets),
         )

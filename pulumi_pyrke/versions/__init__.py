@@ -6,6 +6,7 @@ verified. Pure: stdlib only; never imports paramiko, docker, boto3, pulumi, sock
 
 from __future__ import annotations
 
+from pulumi_pyrke.versions.binary_flags import FLAG_LIST_VERSION, SERVICE_BINARIES, known_flags
 from pulumi_pyrke.versions.catalog import (
     VersionInfo,
     default_version,
@@ -14,7 +15,6 @@ from pulumi_pyrke.versions.catalog import (
     is_supported,
     supported_versions,
 )
-from pulumi_pyrke.versions.flags import FLAG_LIST_VERSION, SERVICE_BINARIES, known_flags
 from pulumi_pyrke.versions.images import resolve_images, rewrite_image
 
 __all__ = [

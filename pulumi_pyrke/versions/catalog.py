@@ -15,11 +15,11 @@ from types import MappingProxyType
 from typing import Any
 
 from pulumi_pyrke.errors import ConfigError, Problem
+from pulumi_pyrke.versions.binary_flags import SERVICE_BINARIES
 
 _DATA_PACKAGE = "pulumi_pyrke.versions"
 _DATA_FILE = "kdm.json"
 _VERSION_RE = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-rancher(\d+)-(\d+)$")
-_SERVICES = ("etcd", "kube-api", "kube-controller", "scheduler", "kubelet", "kubeproxy")
 
 
 def _empty_mapping() -> Mapping[str, str]:
@@ -89,8 +89,10 @@ def _parse_version(version: str, raw: Any, known_keys: frozenset[str]) -> Versio
     if unknown:
         raise ValueError(f"kdm.json: versions.{version}.images has unknown keys {unknown}")
     options_raw = raw.get("service_options")
-    if not isinstance(options_raw, dict) or set(options_raw) != set(_SERVICES):
-        raise ValueError(f"kdm.json: versions.{version}.service_options must have {_SERVICES}")
+    if not isinstance(options_raw, dict) or set(options_raw) != set(SERVICE_BINARIES):
+        raise ValueError(
+            f"kdm.json: versions.{version}.service_options must have {tuple(SERVICE_BINARIES)}"
+        )
     options = MappingProxyType(
         {
             service: _str_map(flags, f"versions.{version}.service_options.{service}")

@@ -17,11 +17,16 @@ from pulumi.output import Unknown
 from wire import is_secret, register
 
 from pulumi_pyrke import BastionArgs, ConfigError, Node, NodeArgs, NodeFacts
-from pulumi_pyrke.model.node import NODE_INPUTS, host_key_identity, node_id
-from pulumi_pyrke.model.node_check import check_node_inputs, parse_node_inputs
-from pulumi_pyrke.model.node_diff import diff_node
-from pulumi_pyrke.providers.node import NodeProvider
-from pulumi_pyrke.transport import HostObservation, SSHTarget
+from pulumi_pyrke.model.node import NodeSpec, host_key_identity
+from pulumi_pyrke.providers.node import (
+    NODE_INPUTS,
+    NodeProvider,
+    check_node_inputs,
+    diff_node,
+    node_id,
+    parse_node_inputs,
+)
+from pulumi_pyrke.transport import HostObservation, SSHTarget, observe_host
 
 U = Unknown()
 SENTINEL = "SENTINEL-9f2c-must-never-show"
@@ -161,9 +166,9 @@ def test_every_bad_input_is_reported_at_once_with_what_is_valid() -> None:
         "host_key": "ssh-ed25519",
         "bastion.address": "is required",
         "bastion.port": "1..65535",
-        "bastion.sshKey": "is not an input",
+        "bastion.sshKey": "unknown key",
         "bastion.ssh_agent_auth": "true or false",
-        "sshKey": "is not an input",
+        "sshKey": "unknown key",
     }
     assert set(found) == set(expected)
     for path, words in expected.items():
@@ -172,7 +177,7 @@ def test_every_bad_input_is_reported_at_once_with_what_is_valid() -> None:
 
 def test_a_misspelt_input_gets_a_suggestion() -> None:
     assert failures({"address": "h", "ssh_agent_auth": True, "ssh_agentauth": True}) == {
-        "ssh_agentauth": "is not an input; did you mean 'ssh_agent_auth'?"
+        "ssh_agentauth": "unknown key; did you mean 'ssh_agent_auth'?"
     }
 
 
@@ -218,8 +223,9 @@ def test_pinned_host_key_format() -> None:
 
 def test_certificates(tmp_path: Path) -> None:
     base = {"address": "10.0.0.5", "ssh_private_key": KEY}
+    # as RKE (and RKE's own example): the text wins over the path; cluster.yml warns
     both = failures({**base, "ssh_cert": "a", "ssh_cert_path": "b"})
-    assert "not both" in both["ssh_cert_path"]
+    assert "ssh_cert_path" not in both and "certificate" in both["ssh_cert"]
     unreadable = failures({**base, "ssh_cert_path": str(tmp_path / "absent-cert.pub")})
     assert "cannot read" in unreadable["ssh_cert_path"]
     cert = tmp_path / "id-cert.pub"
@@ -348,10 +354,13 @@ def test_every_input_is_diffed() -> None:
 # --- create, read, update, delete against a stand-in for the host --------------------------------
 
 
-class Seen(NodeProvider):
-    """Answers for the host without a network; records every target it was asked to reach."""
+class Seen:
+    """A test double for the host (no network): a NodeProvider whose observe answers with fixed
+    facts and records every target it was asked to reach."""
 
-    targets: list[SSHTarget] = []
+    def __init__(self) -> None:
+        self.targets: list[SSHTarget] = []
+        self.provider = NodeProvider(observe=self.observe)
 
     def observe(
         self, target: SSHTarget, *, docker_socket: str, ready_timeout: float
@@ -360,12 +369,13 @@ class Seen(NodeProvider):
         facts = NodeFacts(hostname="node1", os="Debian 12", docker_version="27.5.1", cpus=2)
         return HostObservation(facts=facts, host_key=target.host_key or HOST_KEY, ssh_connections=1)
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.provider, name)
+
 
 @pytest.fixture
 def seen() -> Seen:
-    provider = Seen()
-    provider.targets = []
-    return provider
+    return Seen()
 
 
 def test_create_returns_inputs_plus_facts(seen: Seen) -> None:
@@ -422,7 +432,7 @@ def test_delete_touches_nothing(seen: Seen) -> None:
 
 
 def test_secrets_never_reach_repr_str_or_messages() -> None:
-    spec = parse_node_inputs(
+    spec = NodeSpec.model_validate(
         {
             "address": "10.0.0.5",
             "ssh_private_key": SENTINEL,
@@ -473,7 +483,7 @@ def test_the_provider_pickles_by_reference_and_holds_nothing() -> None:
     assert b"pulumi_pyrke.providers.node" in raw and b"NodeProvider" in raw and len(raw) < 200
     assert isinstance(dill.loads(raw), NodeProvider)
     assert NodeProvider.serialize_as_secret_always is False
-    assert vars(NodeProvider()) == {}
+    assert vars(NodeProvider()) == {"_observe": observe_host}  # a function, never a client
 
 
 def test_node_under_mocks_has_its_type_secret_outputs_and_attributes() -> None:
