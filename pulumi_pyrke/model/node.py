@@ -151,7 +151,27 @@ Roles = Annotated[list[Role], BeforeValidator(_one_or_many), AfterValidator(_sor
 Effect = Annotated[str, AfterValidator(_effect)]
 Socket = Annotated[str, AfterValidator(_socket)]
 
-_HOST_KEY = "the public host key as 'type base64', like 'ssh-ed25519 AAAAC3...'"
+# The login's fields, described once for a node and for a bastion (the description is the hint
+# a problem ends with).
+PortField = Annotated[Port, Field(description="give a TCP port, 1..65535")]
+UserField = Annotated[User, Field(description="give the SSH login name, like root or ubuntu")]
+PrivateKey = Annotated[
+    Secret | None, Field(description="give the private key text (PEM or OpenSSH format)")
+]
+KeyPath = Annotated[FilePath, Field(description="give the path of a private key file")]
+Passphrase = Annotated[Secret | None, Field(description="give the passphrase text")]
+Certificate = Annotated[
+    OptionalText,
+    Field(description="give the OpenSSH certificate text (a *-cert.pub file's content)"),
+]
+CertificatePath = Annotated[
+    FilePath, Field(description="give the path of an OpenSSH certificate file")
+]
+Flag = Annotated[bool, Field(description="give true or false")]
+HostKey = Annotated[
+    OptionalText,
+    Field(description="give the public host key as 'type base64', like 'ssh-ed25519 AAAAC3...'"),
+]
 
 
 class _SpelledModel(RkeModel):
@@ -189,22 +209,16 @@ class Bastion(_SpelledModel):
     RKE_SPELLINGS: ClassVar[dict[str, str]] = {"ssh_private_key": "ssh_key"}
 
     address: Address = Field(description="give the bastion's IP address or DNS name")
-    port: Port = Field(default=22, description="give a TCP port, 1..65535")
-    user: User = Field(default="", description="give the SSH login name, like root or ubuntu")
-    ssh_private_key: Secret | None = Field(
-        default=None, description="give the private key text (PEM or OpenSSH format)"
-    )
-    ssh_key_path: FilePath = Field(default=None, description="give the path of a private key file")
-    ssh_key_passphrase: Secret | None = Field(default=None, description="give the passphrase text")
-    ssh_cert: OptionalText = Field(
-        default=None, description="give the OpenSSH certificate text (a *-cert.pub file's content)"
-    )
-    ssh_cert_path: FilePath = Field(
-        default=None, description="give the path of an OpenSSH certificate file"
-    )
-    ssh_agent_auth: bool = Field(default=False, description="give true or false")
-    host_key: OptionalText = Field(default=None, description=f"give {_HOST_KEY}")
-    ignore_proxy_env_vars: bool = Field(default=False, description="give true or false")
+    port: PortField = 22
+    user: UserField = ""
+    ssh_private_key: PrivateKey = None
+    ssh_key_path: KeyPath = None
+    ssh_key_passphrase: Passphrase = None
+    ssh_cert: Certificate = None
+    ssh_cert_path: CertificatePath = None
+    ssh_agent_auth: Flag = False
+    host_key: HostKey = None
+    ignore_proxy_env_vars: Flag = False
 
 
 class NodeSpec(_SpelledModel):
@@ -217,8 +231,8 @@ class NodeSpec(_SpelledModel):
     RKE_SPELLINGS: ClassVar[dict[str, str]] = RKE_SPELLINGS
 
     address: Address = Field(description="give the host's IP address or DNS name")
-    port: Port = Field(default=22, description="give a TCP port, 1..65535")
-    user: User = Field(default="", description="give the SSH login name, like root or ubuntu")
+    port: PortField = 22
+    user: UserField = ""
     internal_address: OptionalAddress = Field(
         default="", description="give the IP address or DNS name hosts use among themselves"
     )
@@ -235,22 +249,16 @@ class NodeSpec(_SpelledModel):
         default_factory=list,
         description=f"give a list of {{key, value, effect}}, effect one of {', '.join(TAINT_EFFECTS)}",
     )
-    ssh_private_key: Secret | None = Field(
-        default=None, description="give the private key text (PEM or OpenSSH format)"
-    )
-    ssh_key_path: FilePath = Field(default=None, description="give the path of a private key file")
-    ssh_agent_auth: bool = Field(default=False, description="give true or false")
-    ssh_key_passphrase: Secret | None = Field(default=None, description="give the passphrase text")
-    ssh_cert: OptionalText = Field(
-        default=None, description="give the OpenSSH certificate text (a *-cert.pub file's content)"
-    )
-    ssh_cert_path: FilePath = Field(
-        default=None, description="give the path of an OpenSSH certificate file"
-    )
+    ssh_private_key: PrivateKey = None
+    ssh_key_path: KeyPath = None
+    ssh_agent_auth: Flag = False
+    ssh_key_passphrase: Passphrase = None
+    ssh_cert: Certificate = None
+    ssh_cert_path: CertificatePath = None
     bastion: Bastion | None = Field(
         default=None, description="give a mapping with address, port, user and a way to log in"
     )
-    host_key: OptionalText = Field(default=None, description=f"give {_HOST_KEY}")
+    host_key: HostKey = None
     docker_socket: Socket = Field(
         default=DEFAULT_DOCKER_SOCKET,
         description=f"give the Docker socket's absolute path on the host, like {DEFAULT_DOCKER_SOCKET}",
