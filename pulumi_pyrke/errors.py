@@ -9,6 +9,7 @@
      │    │    ├── SSHAuthError        the host refused our user or key
      │    │    └── HostKeyMismatch     the host key differs from the pinned or recorded one
      │    └── DockerError              Docker on the host is absent, refused, or too old
+     │         └── DockerUnreachable   the Engine did not answer (yet): worth waiting for
      ├── KubeError                     the Kubernetes API refused or failed a request
      ├── NodeSourceError               a cloud node source (EC2) failed
      └── DeadlineExceeded (TimeoutError)  a wait ran past its deadline
@@ -74,6 +75,10 @@ class HostKeyMismatch(SSHError):
 
 class DockerError(TransportError):
     """Docker on a host is absent, refused access, or too old."""
+
+
+class DockerUnreachable(DockerError):
+    """The Docker Engine did not answer (yet): worth waiting for, unlike a refusal."""
 
 
 class KubeError(PyrkeError):
