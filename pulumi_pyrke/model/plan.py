@@ -128,6 +128,7 @@ class ClusterPlan:
     cluster_domain: str
     nodes: tuple[HostPlan, ...]
     certificates: tuple[CertificateChange, ...] = ()
+    tools_image: str = ""  # rke-tools (cert_downloader): the image that does host work
 
     def node(self, address: str) -> HostPlan | None:
         """The plan of the host at `address`, if it is in the cluster."""

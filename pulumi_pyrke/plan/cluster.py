@@ -112,6 +112,7 @@ def plan_cluster(
         cluster_dns_server=config.services.kubelet.cluster_dns_server,
         cluster_domain=config.services.kubelet.cluster_domain,
         nodes=tuple(plans),
+        tools_image=ctx.images["cert_downloader"],
     )
 
 
