@@ -12,7 +12,7 @@ from pulumi_pyrke.model.ec2_facts import newest_image, parse_instance
 from pulumi_pyrke.model.instance import InstanceSpec, client_token
 from pulumi_pyrke.model.instance_check import check_instance_inputs, diff_instance
 from pulumi_pyrke.model.user_data import BOUNDARY, build_user_data, default_user_data
-from pulumi_pyrke.providers._props import is_unknown
+from pulumi_pyrke.providers._wire import is_unknown
 
 BASE: dict[str, Any] = {
     "region": "eu-west-1",

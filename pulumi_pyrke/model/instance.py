@@ -13,8 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from pulumi_pyrke.model.cluster import ROLES
-from pulumi_pyrke.model.node import LabelKey, LabelValue, TaintSpec, User
+from pulumi_pyrke.model.node import ROLES, LabelKey, LabelValue, Taint, User
 from pulumi_pyrke.model.secret import Secret
 
 DEFAULT_SSH_USER = "ubuntu"
@@ -164,7 +163,7 @@ class InstanceSpec(BaseModel):
     stack: str = ""
     roles: list[Annotated[str, AfterValidator(_role)]] = Field(default_factory=list)
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
-    taints: list[TaintSpec] = Field(default_factory=list)
+    taints: list[Taint] = Field(default_factory=list)
     wait_timeout: int = Field(default=DEFAULT_WAIT_TIMEOUT, ge=0, le=MAX_WAIT_TIMEOUT)
 
     @field_validator("roles")

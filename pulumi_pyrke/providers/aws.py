@@ -7,10 +7,9 @@ EC2 client is built inside each call from boto3's usual credentials. Launch is i
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import pulumi
 import pulumi.dynamic
@@ -39,16 +38,15 @@ from pulumi_pyrke.model.instance_check import (
     diff_instance,
     parse_instance_inputs,
 )
-from pulumi_pyrke.providers._props import (
+from pulumi_pyrke.providers._wire import (
     args_to_props,
     check_failures,
     is_unknown,
+    resource_args,
     secret_input,
     without_provider,
 )
 from pulumi_pyrke.sources.ec2 import Ec2, error_context, launch_instance
-
-A = TypeVar("A")
 
 
 class InstanceProvider(ResourceProvider):
@@ -162,7 +160,7 @@ def _node(spec: InstanceSpec, address: str, internal_address: str) -> dict[str, 
         "user": spec.ssh_user,
         "roles": list(spec.roles),
         "labels": dict(spec.labels),
-        "taints": [t.model_dump() for t in spec.taints],
+        "taints": [t.model_dump(exclude_none=True) for t in spec.taints],
     }
     if spec.ssh_private_key is not None:
         node["ssh_private_key"] = spec.ssh_private_key.reveal()
@@ -171,22 +169,6 @@ def _node(spec: InstanceSpec, address: str, internal_address: str) -> dict[str, 
 
 def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k in INSTANCE_INPUTS and v is not None}
-
-
-def resolve_args(cls: type[A], args: Any, kwargs: Mapping[str, Any], resource: str) -> A | Any:
-    """``X(name, XArgs(...))`` or ``X(name, field=..., ...)``, as Pulumi's SDKs accept both."""
-    if args is not None and kwargs:
-        raise TypeError(
-            f"{resource}: give an {cls.__name__} or keyword arguments, not both "
-            f"(got {cls.__name__} and {', '.join(sorted(kwargs))})"
-        )
-    if args is None:
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(kwargs) - names)
-        if unknown:
-            raise TypeError(f"{resource}: {', '.join(unknown)} is not an input of {cls.__name__}")
-        return cls(**kwargs)
-    return args
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -277,7 +259,7 @@ class Instance(pulumi.dynamic.Resource, module="pyrke/aws", name="Instance"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        given = resolve_args(InstanceArgs, args, kwargs, f"Instance {resource_name!r}")
+        given = resource_args(InstanceArgs, "Instance", args, kwargs)
         secrets = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_OUTPUTS))
         super().__init__(
             InstanceProvider(),

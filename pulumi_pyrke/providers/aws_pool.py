@@ -14,8 +14,8 @@ from typing import Any
 import pulumi
 
 from pulumi_pyrke.errors import ConfigError, Problem
-from pulumi_pyrke.providers._props import args_to_props
-from pulumi_pyrke.providers.aws import Instance, InstanceArgs, resolve_args
+from pulumi_pyrke.providers._wire import args_to_props, resource_args
+from pulumi_pyrke.providers.aws import Instance, InstanceArgs
 
 TEMPLATE_FIELDS = (
     "region",
@@ -109,9 +109,8 @@ class NodePool(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        given: NodePoolArgs = resolve_args(
-            NodePoolArgs, args, kwargs, f"NodePool {resource_name!r}"
-        )
+        found = resource_args(NodePoolArgs, "NodePool", args, kwargs)
+        given = found if isinstance(found, NodePoolArgs) else NodePoolArgs(**found)
         quantity = _quantity(given.quantity)
         template = {
             k: v for k, v in args_to_props(given.template, TEMPLATE_FIELDS).items() if v is not None
