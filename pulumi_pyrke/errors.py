@@ -86,7 +86,16 @@ class KubeError(PyrkeError):
 
 
 class NodeSourceError(PyrkeError):
-    """A cloud node source failed to create, list or remove machines."""
+    """A cloud node source failed to create, list or remove machines.
+
+    ``field`` names the input at fault (``ami``, ``subnet_id``, ...) when one is; ``code`` is
+    the cloud's own error code (``InvalidAMIID.NotFound``), kept with its message in the text.
+    """
+
+    def __init__(self, message: str, *, field: str = "", code: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
 
 
 class DeadlineExceeded(PyrkeError, TimeoutError):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ("harness.fixtures",)
+pytest_plugins = ("harness.fixtures", "harness.aws")
 
 ROOT = Path(__file__).resolve().parent
 GOLDEN = ROOT / "golden"

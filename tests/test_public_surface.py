@@ -56,7 +56,10 @@ def test_provider_class_paths_never_move() -> None:
     (renaming one breaks refresh and delete of every resource already deployed)."""
     import importlib
 
-    for path in ("pulumi_pyrke.providers.node.NodeProvider",):
+    for path in (
+        "pulumi_pyrke.providers.node.NodeProvider",
+        "pulumi_pyrke.providers.aws.InstanceProvider",
+    ):
         module, _, name = path.rpartition(".")
         provider = getattr(importlib.import_module(module), name)
         assert f"{provider.__module__}.{provider.__qualname__}" == path
@@ -67,3 +70,43 @@ def test_resource_type_tokens_never_move() -> None:
     from pulumi_pyrke import Node
 
     assert f"pulumi-python:{Node._resource_type_name}" == "pulumi-python:dynamic/pyrke:Node"
+    from pulumi_pyrke.aws import Instance
+
+    assert (
+        f"pulumi-python:{Instance._resource_type_name}"
+        == "pulumi-python:dynamic/pyrke/aws:Instance"
+    )
+
+
+def test_the_aws_module_is_public() -> None:
+    """pulumi_pyrke.aws: the node pool's public names (the issue's contract) and its sorted __all__."""
+    import dataclasses
+
+    from pulumi_pyrke import aws
+
+    assert list(aws.__all__) == sorted(aws.__all__)
+    assert {"Instance", "InstanceArgs", "NodePool", "NodePoolArgs", "NodeTemplateArgs"} <= set(
+        aws.__all__
+    )
+    template = {f.name for f in dataclasses.fields(aws.NodeTemplateArgs)}
+    assert {
+        "region",
+        "ami",
+        "ami_owner",
+        "ami_name",
+        "instance_type",
+        "subnet_ids",
+        "security_group_ids",
+        "key_name",
+        "ssh_private_key",
+        "ssh_user",
+        "user_data",
+        "tags",
+        "root_volume_size",
+        "root_volume_type",
+        "iam_instance_profile",
+        "associate_public_ip_address",
+        "spot_price",
+    } <= template
+    pool = {f.name for f in dataclasses.fields(aws.NodePoolArgs)}
+    assert pool == {"template", "quantity", "name_prefix", "roles", "labels", "taints"}

@@ -1,1 +1,1 @@
-"""Node sources: EC2 node pools and S3 snapshot storage through boto3 (arrives with the AWS issue)."""
+"""Node sources: machines from clouds (EC2 through boto3: sources/ec2.py); S3 snapshot storage comes later."""
