@@ -79,3 +79,26 @@ def test_rke_state_without_certificates_falls_back_to_desired() -> None:
 def test_rke_state_with_bad_encryption_config() -> None:
     with pytest.raises(PKIError, match="encryptionConfig"):
         state_from_rkestate({"currentState": {"encryptionConfig": "a: [b"}})
+
+
+def test_pyrke_writes_the_rkestate_it_reads() -> None:
+    """`pyrke up` leaves RKE's file shape behind; reading it back gives the same state."""
+    from pulumi_pyrke.model import parse_cluster_config
+    from pulumi_pyrke.model.secret import Secret
+    from pulumi_pyrke.plan import ClusterState, plan_cluster_with_pki
+    from pulumi_pyrke.plan.rkestate import is_rkestate, rkestate_from_state, state_from_rkestate
+
+    config = parse_cluster_config(
+        {"nodes": [{"address": "10.0.0.1", "user": "root", "role": ["etcd", "controlplane"]}]}
+    ).config
+    _, bundle = plan_cluster_with_pki(config)
+    state = ClusterState(
+        certificates=bundle.bundle,
+        encryption_key=Secret("c2VjcmV0LWtleS0zMi1ieXRlcy1sb25nLXh4eHg="),
+        encryption_key_name="key-1",
+        etcd_members=("10.0.0.1",),
+    )
+    written = rkestate_from_state(state, [("10.0.0.1", ["etcd", "controlplane"])])
+    assert is_rkestate(written)
+    back = state_from_rkestate(written)
+    assert back.to_dict() == state.to_dict()

@@ -4,7 +4,7 @@ encryption key and etcd members when pulumi_pyrke takes it over. Pure: parses va
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -12,6 +12,7 @@ import yaml
 from pulumi_pyrke.errors import PKIError
 from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.pki import Certificate, CertificateBundle
+from pulumi_pyrke.pki.kubeconfig import cert_path, key_path
 from pulumi_pyrke.plan.state import ClusterState
 
 # user-provided external etcd client certificates come from cluster.yml, not from the bundle
@@ -79,3 +80,54 @@ def _encryption_key(text: Any) -> tuple[Secret | None, str]:
                 if key.get("secret"):
                     return Secret(str(key["secret"])), str(key.get("name") or "")
     return None, ""
+
+
+def rkestate_from_state(
+    state: ClusterState, nodes: Iterable[tuple[str, Iterable[str]]]
+) -> dict[str, Any]:
+    """RKE's cluster.rkestate for ``state`` (the certificates, the encryption key, the nodes as
+    ``(address, roles)``), so `pyrke plan --state` and RKE's own tooling read what pyrke applied.
+    Holds private keys in clear: callers write it with mode 0600."""
+    bundle = {
+        cert.name: {
+            "name": cert.name,
+            "certificatePEM": cert.cert_pem,
+            "keyPEM": cert.key_pem.reveal(),
+            "commonName": cert.common_name,
+            "ouName": cert.organization,
+            "path": cert_path(cert.name),
+            "keyPath": key_path(cert.name),
+        }
+        for cert in (state.certificates or ())
+    }
+    current: dict[str, Any] = {
+        "rkeConfig": {"nodes": [{"address": a, "role": sorted(r)} for a, r in nodes]},
+        "certificatesBundle": bundle,
+    }
+    if state.encryption_key is not None:
+        current["encryptionConfig"] = yaml.safe_dump(
+            {
+                "apiVersion": "apiserver.config.k8s.io/v1",
+                "kind": "EncryptionConfiguration",
+                "resources": [
+                    {
+                        "resources": ["secrets"],
+                        "providers": [
+                            {
+                                "aescbc": {
+                                    "keys": [
+                                        {
+                                            "name": state.encryption_key_name,
+                                            "secret": state.encryption_key.reveal(),
+                                        }
+                                    ]
+                                }
+                            },
+                            {"identity": {}},
+                        ],
+                    }
+                ],
+            },
+            sort_keys=False,
+        )
+    return {"desiredState": current, "currentState": current}

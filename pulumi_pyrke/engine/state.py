@@ -1,0 +1,82 @@
+"""The cluster's state on its control-plane hosts: found there when local state is lost, so a
+run without `cluster.rkestate` (or a Pulumi create that raised) adopts the running cluster and
+its CA instead of minting a new one (RKE's worst failure).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pulumi_pyrke.engine.converge import ApplyError
+from pulumi_pyrke.engine.ports import HostConnection
+from pulumi_pyrke.engine.tools import Tools
+from pulumi_pyrke.engine.up import STATE_FILE
+from pulumi_pyrke.errors import PyrkeError
+from pulumi_pyrke.model.plan import HostPlan
+from pulumi_pyrke.plan import ClusterState, names
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FoundState:
+    """The state read from a host, and which host it came from."""
+
+    state: ClusterState
+    host: str
+
+
+def find_state(
+    plans: Sequence[HostPlan],
+    hosts: Mapping[str, HostConnection],
+    *,
+    tools_image: str,
+    docker_sockets: Mapping[str, str] | None = None,
+) -> FoundState | None:
+    """The state the last run left on a control-plane host, or None for a new cluster.
+
+    Refuses (ApplyError) when no host holds readable state but a host already runs the
+    cluster's containers: planning then would mint a second CA for a running cluster.
+    """
+    sockets = docker_sockets or {}
+    running: list[str] = []
+    for plan in plans:
+        if "controlplane" not in plan.roles or plan.address not in hosts:
+            continue
+        conn = hosts[plan.address]
+        socket = sockets.get(plan.address, "/var/run/docker.sock")
+        path = names.on_host(plan.prefix_path, STATE_FILE)
+        text = _read(conn, plan.address, path, tools_image, socket)
+        if text is not None:
+            try:
+                return FoundState(state=ClusterState.from_dict(json.loads(text)), host=plan.address)
+            except (ValueError, PyrkeError) as exc:
+                raise ApplyError(
+                    f"[state] host {plan.address}: {path} is not a cluster state ({exc}). Restore "
+                    "it from another control-plane host or give the state file with --state."
+                ) from exc
+        wanted = {c.name for c in plan.containers}
+        if any(c.name in wanted for c in conn.docker(socket).list_containers()):
+            running.append(plan.address)
+    if running:
+        raise ApplyError(
+            f"[state] hosts {', '.join(running)} run this cluster's containers, but no "
+            "control-plane host holds its state and none was given. Planning now would make a "
+            "new CA that the running etcd and kubelets refuse. Give the state file (--state "
+            "cluster.rkestate, or the Cluster's state output), or remove the cluster first."
+        )
+    return None
+
+
+def _read(conn: HostConnection, host: str, path: str, image: str, socket: str) -> bytes | None:
+    """Read as the login user if it may (root); else through a tool container."""
+    try:
+        direct = conn.read_file(path)
+    except PyrkeError:
+        direct = None
+    if direct is not None:
+        return direct
+    docker = conn.docker(socket)
+    if not docker.has_image(image):
+        return None
+    return Tools(shell=conn, host=host, image=image, docker_socket=socket).read(path)
