@@ -60,7 +60,9 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _run(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> str:
+def _run(
+    args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> str:
     result = subprocess.run(
         list(args),
         env={**os.environ, **(env or {})},
@@ -71,7 +73,9 @@ def _run(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path
         check=False,
     )
     if result.returncode != 0:
-        raise ImageError(f"{' '.join(args[:3])} failed ({result.returncode}): {result.stderr.strip()}")
+        raise ImageError(
+            f"{' '.join(args[:3])} failed ({result.returncode}): {result.stderr.strip()}"
+        )
     return result.stdout
 
 
@@ -255,20 +259,29 @@ def system_images_from(names: Mapping[str, str]) -> dict[str, str]:
     return {key: names[name] for name, keys in IMAGE_KEYS.items() for key in keys}
 
 
-def read_system_images(path: Path) -> dict[str, str]:
-    """The `system_images:` mapping of a YAML file (a cluster.yml or just that block)."""
+def read_system_images_text(text: str, origin: str = "system_images") -> dict[str, str]:
+    """The `system_images:` mapping of YAML text (a cluster.yml, or just that block)."""
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ImageError(f"{ENV_FILE}={path}: {exc}") from exc
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ImageError(f"{origin}: {exc}") from exc
     mapping = data.get("system_images", data) if isinstance(data, dict) else None
     if not isinstance(mapping, dict):
-        raise ImageError(f"{ENV_FILE}={path}: no system_images mapping")
+        raise ImageError(f"{origin}: no system_images mapping")
     images = {str(k): str(v) for k, v in mapping.items() if v}
     missing = [key for key in REQUIRED_KEYS if key not in images]
     if missing:
-        raise ImageError(f"{ENV_FILE}={path}: system_images lacks {', '.join(missing)}")
+        raise ImageError(f"{origin}: system_images lacks {', '.join(missing)}")
     return images
+
+
+def read_system_images(path: Path) -> dict[str, str]:
+    """The `system_images:` mapping of a YAML file (a cluster.yml or just that block)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ImageError(f"{ENV_FILE}={path}: {exc}") from exc
+    return read_system_images_text(text, f"{ENV_FILE}={path}")
 
 
 def system_images() -> dict[str, str]:

@@ -119,10 +119,13 @@ func writeStatus(w http.ResponseWriter, code int, reason, message string) {
 	})
 }
 
-// serveTLS listens on addr with cert; clientCAs (optional) verifies client certificates
-// when presented.
+// serveTLS listens on addr with cert and asks clients for a certificate: verified against
+// clientCAs when given, else accepted for the handler to verify (the apiserver's authenticator
+// answers 401 rather than failing the handshake).
 func serveTLS(addr string, cert tls.Certificate, clientCAs *CA, handler http.Handler) error {
-	config := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	config := &tls.Config{
+		Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, ClientAuth: tls.RequestClientCert,
+	}
 	if clientCAs != nil {
 		config.ClientCAs = clientCAs.Pool
 		config.ClientAuth = tls.VerifyClientCertIfGiven
