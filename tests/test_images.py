@@ -440,3 +440,31 @@ def test_kubelet_with_a_certificate_not_of_a_node_never_registers(cluster: Clust
     finally:
         _stopped(cluster, name)
         _stopped(cluster, proxy)
+
+
+@pytest.mark.nodes
+def test_rke_tools_snapshot_and_cert_deployer(cluster: Cluster) -> None:
+    """The tool commands of rke-tools the engine runs: an etcd snapshot and cert-deployer."""
+    n1 = next(iter(cluster.nodes.values()))
+    _wait_ok(
+        "etcd /health", lambda: _get(n1.address, 2379, "/health", _context(cluster, "kube-node"))[0]
+    )
+    tools = cluster.spec(n1, "service-sidekick").image
+    ssl_dir = "/etc/kubernetes/ssl"
+    n1.exec(
+        "docker run --rm --net=host -v /etc/kubernetes:/etc/kubernetes "
+        f"-v /opt/rke/etcd-snapshots:/backup {tools} /opt/rke-tools/rke-etcd-backup etcd-backup "
+        f"save --once --name=images-test --cacert={ssl_dir}/kube-ca.pem "
+        f"--cert={ssl_dir}/kube-node.pem --key={ssl_dir}/kube-node-key.pem "
+        f"--endpoints={n1.address}:2379"
+    )
+    snapshots = n1.output("ls -s /opt/rke/etcd-snapshots/").split()
+    assert any(name.startswith("images-test") for name in snapshots), snapshots
+    n1.exec(
+        "docker run --rm -e KUBE_TEST=certificate -e KUBE_TEST_KEY=key -e KUBECFG_KUBE_TEST=cfg "
+        f"-v /tmp/deployed:/etc/kubernetes {tools} cert-deployer"
+    )
+    listed = n1.output(
+        "cd /tmp/deployed/ssl && head -n1 kube-test.pem kube-test-key.pem kubecfg-kube-test.yaml"
+    )
+    assert "certificate" in listed and "key" in listed and "cfg" in listed
