@@ -418,7 +418,7 @@ def test_apiserver_is_not_healthy_without_etcd(cluster: Cluster) -> None:
 @pytest.mark.nodes
 def test_kubelet_with_a_certificate_not_of_a_node_never_registers(cluster: Cluster) -> None:
     """kube-proxy's kubeconfig (CN system:kube-proxy, no O=system:nodes) given to a kubelet."""
-    n1 = next(iter(cluster.nodes.values()))
+    n1, n2 = cluster.nodes.values()
     args = _swap(
         cluster.spec(n1, "kubelet").args,
         "kubeconfig",
@@ -426,7 +426,7 @@ def test_kubelet_with_a_certificate_not_of_a_node_never_registers(cluster: Clust
     )
     args = _swap(args, "hostname-override", "not-a-node")
     # the spare has no apiserver of its own: point it at n1 as nginx-proxy would
-    nginx = cluster.spec(next(iter(list(cluster.nodes.values())[1:])), "nginx-proxy")
+    nginx = cluster.spec(n2, "nginx-proxy")
     proxy = containers.run(cluster.spare, nginx, name="nginx-proxy-variant", restart="no")
     name = _variant(cluster, "kubelet-cert", args, spec="kubelet")
     try:
