@@ -1,6 +1,6 @@
-"""pytest plugin for real test nodes: the `nodes` marker, the `test_keys`, `node_factory` and
-`shared_nodes` fixtures, and PYRKE_REAL_NODES=required (CI), under which a `nodes` test may
-neither be skipped nor run without nodes. Loaded by tests/conftest.py."""
+"""pytest plugin for real test nodes: the `nodes` marker, the `test_keys`, `node_factory`,
+`shared_nodes` and `system_images` fixtures, and PYRKE_REAL_NODES=required (CI), under which a
+`nodes` test may neither be skipped nor run without nodes. Loaded by tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -141,3 +141,12 @@ def shared_nodes(node_factory: NodeFactory) -> list[nodes.TestNode]:
 
     Tests must not change them (users, keys, daemons, containers): use node_factory."""
     return node_factory(3)
+
+
+@pytest.fixture(scope="session")
+def system_images() -> dict[str, str]:
+    """system_images key -> image for test clusters: the images of PYRKE_SYSTEM_IMAGES (a YAML
+    file, images already in the local Engine), else the test images, built if needed."""
+    from harness import images
+
+    return images.system_images()

@@ -1,0 +1,3 @@
+module pyrke.test/images
+
+go 1.19
