@@ -158,7 +158,7 @@ def _compile(build: Path) -> Path:
         "GO111MODULE": "on",
     }
     out = build / "bin"
-    for program in ("kube", "nginx-proxy", "pause", "bash"):
+    for program in ("kube", "nginx-proxy", "pause", "bash", "curl"):
         _run(
             [_go(), "build", "-ldflags=-s -w", "-o", str(out / program), f"./{program}"],
             env=env,
@@ -205,6 +205,7 @@ def _stage(name: str, build: Path, bin_dir: Path) -> Path:
         shutil.copy2(bin_dir / "bash", root / "bin" / "bash")
         (root / "usr/bin").mkdir(parents=True)
         shutil.copy2(bin_dir / "nginx-proxy", root / "usr/bin" / "nginx-proxy")
+        shutil.copy2(bin_dir / "curl", root / "usr/bin" / "curl")  # real rke-tools has curl
         shutil.copy2(SOURCES / "rke-tools" / "cert-deployer", root / "usr/bin" / "cert-deployer")
         tools = root / "opt/rke-tools"
         (tools / "bin").mkdir(parents=True)
