@@ -2,21 +2,24 @@
 
 Each HTTP connection of the docker SDK becomes a channel of the existing paramiko
 connection running ``docker -H unix://<socket> system dial-stdio``: no second SSH login, no
-~/.ssh files read, and the node's own ``docker_socket`` is used.
+~/.ssh files read, and the node's own ``docker_socket`` is used. Only the SDK's public API
+is used; the one thing it lacks is said and worked around in ``_SessionAdapter``.
 """
 
 from __future__ import annotations
 
 import shlex
+import threading
+from collections.abc import Mapping
 from typing import Any
 
 import docker
 import requests
-from docker.transport.basehttpadapter import BaseHTTPAdapter
-from docker.transport.sshconn import SSHConnection, SSHConnectionPool
-from urllib3._collections import RecentlyUsedContainer
+import requests.adapters
+import urllib3
+import urllib3.connection
 
-from pulumi_pyrke.errors import DockerError, SSHError
+from pulumi_pyrke.errors import DockerError, DockerUnreachable, SSHError
 from pulumi_pyrke.transport.ssh import SSHSession
 
 # The oldest Docker RKE supported (1.13) speaks API 1.26; anything older is refused.
@@ -24,56 +27,92 @@ MIN_API_VERSION = "1.26"
 MIN_DOCKER = "1.13"
 # The newest API this client speaks; a newer Engine is asked for this one.
 MAX_API_VERSION: str = docker.constants.DEFAULT_DOCKER_API_VERSION
+# The scheme prefix under which the SDK's APIClient routes every request to its adapter.
+_ROUTE = "http+docker://"
+_VERSION_URL = _ROUTE + "localhost/version"
+
+__all__ = [
+    "MAX_API_VERSION",
+    "MIN_API_VERSION",
+    "DockerUnreachable",
+    "dial_stdio_command",
+    "negotiate_api_version",
+    "open_docker",
+]
 
 
-class DockerUnreachable(DockerError):
-    """The Engine did not answer (yet): worth waiting for, unlike a refusal."""
-
-
-class _DialStdioConnection(SSHConnection):  # type: ignore[misc]
+class _DialStdioConnection(urllib3.connection.HTTPConnection):
     """One HTTP connection = one SSH channel running ``docker system dial-stdio``."""
 
-    def __init__(self, session: SSHSession, command: str, timeout: float) -> None:
-        super().__init__(ssh_transport=None, timeout=timeout, host=session.target.address)
-        self._session = session
-        self._command = command
+    def __init__(
+        self,
+        *args: Any,
+        ssh_session: SSHSession,
+        dial_command: str,
+        channel_timeout: float,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._ssh_session = ssh_session
+        self._dial_command = dial_command
+        self._channel_timeout = channel_timeout
 
     def connect(self) -> None:
-        self.sock = self._session.open_command(self._command, timeout=self.timeout)
-
-
-class _DialStdioPool(SSHConnectionPool):  # type: ignore[misc]
-    def __init__(self, session: SSHSession, command: str, timeout: float, maxsize: int) -> None:
-        super().__init__(ssh_client=None, timeout=timeout, maxsize=maxsize)
-        self._session = session
-        self._command = command
-
-    def _new_conn(self) -> _DialStdioConnection:
-        return _DialStdioConnection(self._session, self._command, self.timeout)
-
-
-class _SessionAdapter(BaseHTTPAdapter):  # type: ignore[misc]
-    """A requests adapter whose connections are channels of one SSH session."""
-
-    def __init__(self, session: SSHSession, socket_path: str, timeout: float, max_pool_size: int):
-        self._session = session
-        self._command = dial_stdio_command(socket_path)
-        self._timeout = timeout
-        self._max_pool_size = max_pool_size
-        self.pools: RecentlyUsedContainer[str, _DialStdioPool] = RecentlyUsedContainer(
-            4, dispose_func=lambda pool: pool.close()
+        # http.client's hook: the "socket" is a paramiko channel, which speaks the same API
+        self.sock = self._ssh_session.open_command(
+            self._dial_command, timeout=self._channel_timeout
         )
-        super().__init__()
 
-    def get_connection(self, url: str, proxies: Any = None) -> _DialStdioPool:
-        with self.pools.lock:
-            pool = self.pools.get(url)
-            if pool is None:
-                pool = _DialStdioPool(
-                    self._session, self._command, self._timeout, self._max_pool_size
-                )
-                self.pools[url] = pool
-        return pool
+
+class _DialStdioPool(urllib3.HTTPConnectionPool):
+    """Channels kept open between requests; extra keyword arguments reach each connection."""
+
+    ConnectionCls = _DialStdioConnection
+
+
+class _SessionAdapter(requests.adapters.HTTPAdapter):
+    """A requests adapter whose connections are channels of one SSH session.
+
+    The docker SDK lacks this: its ssh:// transport makes its own paramiko login (reading
+    ~/.ssh/config and ~/.ssh/known_hosts) or shells out to ``ssh``, and cannot use a
+    connection we hold and whose host key we verified. The workaround, all of it here: the
+    SDK's APIClient is a ``requests.Session``, so ``open_docker`` mounts this adapter on it
+    with the public ``Session.mount``. Streams that need the raw socket (attach, exec with
+    ``socket=True``) are not supported over it, and the ports do not offer them.
+    """
+
+    def __init__(
+        self, session: SSHSession, socket_path: str, timeout: float, max_pool_size: int
+    ) -> None:
+        super().__init__(pool_connections=1, pool_maxsize=max_pool_size)
+        self._pool = _DialStdioPool(
+            "localhost",
+            maxsize=max_pool_size,
+            timeout=timeout,
+            ssh_session=session,
+            dial_command=dial_stdio_command(socket_path),
+            channel_timeout=timeout,
+        )
+        self._lock = threading.Lock()
+
+    def get_connection_with_tls_context(
+        self,
+        request: requests.PreparedRequest,
+        verify: bool | str | None,
+        proxies: Mapping[str, str] | None = None,
+        cert: Any = None,
+    ) -> urllib3.HTTPConnectionPool:
+        return self._pool
+
+    def get_connection(
+        self, url: str | bytes, proxies: Mapping[str, str] | None = None
+    ) -> urllib3.HTTPConnectionPool:
+        return self._pool  # requests before 2.32.2 asks here
+
+    def close(self) -> None:
+        super().close()
+        with self._lock:
+            self._pool.close()
 
 
 def dial_stdio_command(socket_path: str) -> str:
@@ -87,29 +126,32 @@ def open_docker(
     """A DockerClient bound to ``session`` and the Engine's ``/version`` answer.
 
     The API version is negotiated: the Engine's own, capped at what this SDK speaks; an Engine
-    older than Docker 1.13 raises ``DockerError``.
+    older than Docker 1.13 raises ``DockerError``, one that does not answer
+    ``DockerUnreachable``.
     """
     host = session.target.address
-    api = docker.APIClient(
-        base_url="http+unix://" + socket_path, version=MIN_API_VERSION, timeout=timeout
-    )
-    api.close()  # drop the local unix adapter the constructor made; it is never used
     adapter = _SessionAdapter(session, socket_path, timeout, max_pool_size)
-    api._custom_adapter = adapter
-    api.mount("http+docker://ssh", adapter)
-    api.base_url = "http+docker://ssh"
     try:
-        version: dict[str, Any] = api.version(api_version=False)
-    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
-        api.close()
-        raise _diagnose(session, socket_path) from exc
-    try:
-        api._version = negotiate_api_version(version, host=host)
+        # /version is the one call that needs no API version: ask it on the adapter itself
+        answer = adapter.send(requests.Request("GET", _VERSION_URL).prepare(), timeout=timeout)
+        answer.raise_for_status()
+        version: dict[str, Any] = answer.json()
+        api_version = negotiate_api_version(version, host=host)
     except DockerError:
-        api.close()
+        adapter.close()
         raise
-    client = docker.DockerClient.__new__(docker.DockerClient)
-    client.api = api
+    except (requests.exceptions.RequestException, ValueError) as exc:
+        adapter.close()
+        raise _diagnose(session, socket_path) from exc
+    # The socket path only satisfies the constructor (it opens nothing with a version given);
+    # mounting our adapter on the same route replaces the unix-socket one before any use.
+    client = docker.DockerClient(
+        base_url="unix://" + socket_path,
+        version=api_version,
+        timeout=timeout,
+        max_pool_size=max_pool_size,
+    )
+    client.api.mount(_ROUTE, adapter)
     return client, version
 
 

@@ -14,9 +14,9 @@ import docker
 import requests
 
 from pulumi_pyrke.deadline import Deadline, Retry, wait_until
-from pulumi_pyrke.errors import DeadlineExceeded, DockerError
+from pulumi_pyrke.errors import DeadlineExceeded, DockerError, DockerUnreachable
 from pulumi_pyrke.model.facts import NodeFacts
-from pulumi_pyrke.transport.docker_host import DockerUnreachable, open_docker
+from pulumi_pyrke.transport.docker_host import open_docker
 from pulumi_pyrke.transport.facts import (
     SOCKET_MISSING,
     SOCKET_NO_ACCESS,

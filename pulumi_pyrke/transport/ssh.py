@@ -7,12 +7,14 @@ recorded by the caller and enforced from then on. Nothing here reads the user's 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from types import TracebackType
 
 import paramiko
 
 from pulumi_pyrke.deadline import Deadline, Retry, wait_until
+from pulumi_pyrke.engine.ports import CommandResult
 from pulumi_pyrke.errors import (
     ConfigError,
     DeadlineExceeded,
@@ -28,6 +30,10 @@ log = logging.getLogger("pulumi_pyrke.transport")
 
 # One attempt may not hang longer than this, so a booting machine is retried often enough.
 ATTEMPT_TIMEOUT = 15.0
+# stdin goes out in slices of this size (paramiko packs each into 32 KiB SSH packets)
+STDIN_CHUNK = 2**20
+
+__all__ = ["CommandResult", "SSHSession", "SSHTarget", "connect"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -62,20 +68,6 @@ class SSHTarget:
         if self.use_agent:
             offered.append("the keys of the SSH agent")
         return ", ".join(offered) or "no credentials"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class CommandResult:
-    """What a command printed and how it exited."""
-
-    command: str
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0
 
 
 @dataclass(kw_only=True)
@@ -114,29 +106,72 @@ class SSHSession:
             ) from exc
         return channel
 
-    def run(self, command: str, *, timeout: float = 120.0) -> CommandResult:
+    def run(
+        self, command: str, *, stdin: bytes | None = None, timeout: float = 120.0
+    ) -> CommandResult:
         """Run ``command`` and wait for it; the result holds its output and exit code."""
-        channel = self.open_command(command, timeout=timeout)
-        try:
-            # stdout first, then stderr: fine for our own commands, whose stderr is short
-            stdout = channel.makefile("rb").read()
-            stderr = channel.makefile_stderr("rb").read()
-            if not channel.status_event.wait(timeout):
-                raise TimeoutError
-            code = channel.recv_exit_status()
-        except TimeoutError as exc:
-            raise SSHError(
-                f"[ssh] host {self.target.address}: command did not finish in {timeout:g}s: "
-                f"{command.splitlines()[0][:80]}"
-            ) from exc
-        finally:
-            channel.close()
+        code, stdout, stderr = self.exec(command, stdin=stdin, timeout=timeout)
         return CommandResult(
             command=command,
             exit_code=code,
             stdout=stdout.decode(errors="replace"),
             stderr=stderr.decode(errors="replace"),
         )
+
+    def exec(
+        self, command: str, *, stdin: bytes | None = None, timeout: float = 120.0
+    ) -> tuple[int, bytes, bytes]:
+        """Run ``command`` with ``stdin`` (then end of input); its exit code, stdout and stderr.
+
+        stdin is sent and stderr read on their own threads while stdout is read here, so a
+        command that writes much while it reads (or to both streams) cannot stall on a full
+        SSH window. ``timeout`` bounds every wait for the host to send or accept data."""
+        channel = self.open_command(command, timeout=timeout)
+        failures: list[BaseException] = []
+        stderr: list[bytes] = []
+
+        def read_stderr() -> None:
+            try:
+                stderr.append(channel.makefile_stderr("rb").read())
+            except BaseException as exc:  # handed to the caller's thread below
+                failures.append(exc)
+
+        def feed() -> None:
+            try:
+                data = stdin or b""
+                for offset in range(0, len(data), STDIN_CHUNK):
+                    channel.sendall(data[offset : offset + STDIN_CHUNK])
+                channel.shutdown_write()
+            except BaseException as exc:
+                failures.append(exc)
+
+        helpers = [threading.Thread(target=read_stderr, daemon=True)]
+        if stdin:
+            helpers.append(threading.Thread(target=feed, daemon=True))
+        else:
+            channel.shutdown_write()  # end of input at once: nothing waits for a keyboard
+        try:
+            for helper in helpers:
+                helper.start()
+            stdout = channel.makefile("rb").read()
+            for helper in helpers:
+                helper.join(timeout)
+            if failures:
+                raise failures[0]
+            if any(h.is_alive() for h in helpers) or not channel.status_event.wait(timeout):
+                raise TimeoutError
+            code = channel.recv_exit_status()
+        except (TimeoutError, OSError, EOFError, paramiko.SSHException) as exc:
+            if isinstance(exc, TimeoutError):
+                why = f"did not finish in {timeout:g}s"
+            else:
+                why = f"was cut off ({type(exc).__name__}: {exc})"
+            raise SSHError(
+                f"[ssh] host {self.target.address}: command {why}: {command.splitlines()[0][:80]}"
+            ) from exc
+        finally:
+            channel.close()
+        return code, stdout, stderr[0] if stderr else b""
 
     def close(self) -> None:
         if self._closed:
