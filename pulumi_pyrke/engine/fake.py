@@ -78,6 +78,7 @@ class FakeDocker:
         }
     )
     images: dict[str, str] = field(default_factory=dict)  # name:tag -> sha256:id
+    image_configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> its config
     registry: dict[str, str] = field(default_factory=dict)
     containers: dict[str, ContainerState] = field(default_factory=dict)
     output: dict[str, str] = field(default_factory=dict)
@@ -109,9 +110,9 @@ class FakeDocker:
             self.pulls.append((name, auth))
             if name not in self.registry:
                 raise DockerError(
-                    f"[docker] host {self.host}: pulling image {image} failed: not found in its "
+                    f"[docker] host {self.host}: cannot pull image {image}: not found in its "
                     "registry. Check the image name, the registry and its credentials "
-                    "(private_registries)."
+                    "(private_registries), then run again."
                 )
             self.images[name] = self.registry[name]
 
@@ -126,18 +127,20 @@ class FakeDocker:
         buffer.seek(0)
         try:
             with tarfile.open(fileobj=buffer, mode="r:") as tar:
-                member = tar.extractfile("manifest.json")
-                manifest = json.loads(member.read()) if member is not None else []
-        except (tarfile.TarError, KeyError, ValueError) as exc:
+                manifest = _tar_json(tar, "manifest.json")
+                configs = {str(e["Config"]): _tar_json(tar, str(e["Config"])) for e in manifest}
+        except (tarfile.TarError, KeyError, TypeError, ValueError) as exc:
             raise DockerError(
-                f"[docker] host {self.host}: loading an image stream failed: not a docker save "
-                f"archive ({exc}). Give the output of `docker save`."
+                f"[docker] host {self.host}: cannot load an image stream: not a docker save "
+                f"archive ({exc}). Give the output of `docker save`, then run again."
             ) from exc
         loaded = []
         with self._lock:
             for entry in manifest:
-                image_id = "sha256:" + posixpath.basename(str(entry["Config"])).removesuffix(
-                    ".json"
+                name = posixpath.basename(str(entry["Config"])).removesuffix(".json")
+                image_id = "sha256:" + name
+                self.image_configs[image_id] = dict(
+                    configs[str(entry["Config"])].get("config") or {}
                 )
                 tags = entry.get("RepoTags") or []
                 for tag in tags:
@@ -177,6 +180,7 @@ class FakeDocker:
                 raise self._error(
                     "create", spec.name, f"no such image {spec.image}", "pull or load it first"
                 )
+            image_config = self.image_configs.get(image_id, {})
             number = next(self._ids)
             container_id = hashlib.sha256(f"{self.host}/{number}".encode()).hexdigest()
             self.containers[spec.name] = ContainerState(
@@ -184,9 +188,12 @@ class FakeDocker:
                 name=spec.name,
                 image=spec.image,
                 image_id=image_id,
-                entrypoint=spec.entrypoint,
-                args=spec.args,
-                env=tuple(f"{e.name}={reveal(e.value)}" for e in spec.env),
+                entrypoint=spec.entrypoint or tuple(image_config.get("Entrypoint") or ()),
+                args=spec.args or tuple(image_config.get("Cmd") or ()),
+                env=_merge_env(
+                    image_config.get("Env") or (),
+                    [f"{e.name}={reveal(e.value)}" for e in spec.env],
+                ),
                 binds=spec.binds,
                 labels=tuple(sorted(spec.labels)),
                 network_mode=spec.network_mode or "default",
@@ -242,6 +249,8 @@ class FakeDocker:
             self._put(replace(state, name=new_name))
             if state.name in self.output:
                 self.output[new_name] = self.output.pop(state.name)
+            if state.name in self.exit_codes:
+                self.exit_codes[new_name] = self.exit_codes.pop(state.name)
 
     def container_logs(self, name: str, *, tail: int = 50) -> str:
         with self._lock:
@@ -272,6 +281,22 @@ class FakeDocker:
             f"[docker] host {self.host}: cannot {action} container {name}: {why}. "
             f"{todo[0].upper()}{todo[1:]} and run again."
         )
+
+
+def _tar_json(tar: tarfile.TarFile, name: str) -> Any:
+    member = tar.extractfile(name)
+    if member is None:
+        raise KeyError(name)
+    return json.loads(member.read())
+
+
+def _merge_env(image: Iterable[str], given: Iterable[str]) -> tuple[str, ...]:
+    """As Docker's daemon merges them: the given variables, then the image's own whose names
+    were not given."""
+    merged = list(given)
+    names = {item.partition("=")[0] for item in merged}
+    merged += [item for item in image if item.partition("=")[0] not in names]
+    return tuple(merged)
 
 
 @dataclass
