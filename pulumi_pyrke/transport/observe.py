@@ -1,6 +1,8 @@
-"""Observe one host: connect once, verify its key, wait for its Docker, and gather its facts.
+"""Observe one host: verify its key, wait for its Docker, and gather its facts.
 
-This is what a Node create/read does. It changes nothing on the host.
+``observe`` works through the ports on a connection the caller holds (so a Node create and a
+later converge can share one SSH login); ``observe_host`` opens that connection itself. This
+is what a Node create/read does. It changes nothing on the host.
 """
 
 from __future__ import annotations
@@ -8,25 +10,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import docker
-import requests
 
 from pulumi_pyrke.deadline import Deadline, Retry, wait_until
+from pulumi_pyrke.engine.ports import DockerHost, HostConnection
 from pulumi_pyrke.errors import DeadlineExceeded, DockerError, DockerUnreachable
 from pulumi_pyrke.model.facts import NodeFacts
-from pulumi_pyrke.transport.docker_host import open_docker
 from pulumi_pyrke.transport.facts import (
     SOCKET_MISSING,
     SOCKET_NO_ACCESS,
     HostProbe,
     build_node_facts,
     host_probe_command,
-    parse_containers,
     parse_host_probe,
 )
-from pulumi_pyrke.transport.ssh import SSHSession, SSHTarget, connect
+from pulumi_pyrke.transport.host import SSHHost, open_host
+from pulumi_pyrke.transport.keys import parse_host_key
+from pulumi_pyrke.transport.ssh import SSHSession, SSHTarget
 
 log = logging.getLogger("pulumi_pyrke.transport")
 
@@ -52,54 +51,68 @@ def observe_host(
 ) -> HostObservation:
     """Connect to ``target`` and return its facts, waiting up to ``ready_timeout`` seconds
     for SSH and then Docker to answer (a fresh machine may still be booting)."""
-    say = _progress(log)
     deadline = Deadline.after(ready_timeout)
-    with connect(target, deadline=deadline) as session:
-        say(
-            f"[ssh] connected to {target.label} (host key {session.host_key.fingerprint()}, "
-            f"{session.connections} SSH connection{'s' if session.connections > 1 else ''})"
+    with open_host(target, deadline=deadline) as host:
+        info = host.info
+        _progress(log)(
+            f"[ssh] connected to {target.label} (host key "
+            f"{parse_host_key(info.host_key).fingerprint()}, {info.ssh_connections} SSH "
+            f"connection{'s' if info.ssh_connections > 1 else ''})"
         )
-        facts = observe_session(session, docker_socket=docker_socket, deadline=deadline, log=log)
-        return HostObservation(
-            facts=facts,
-            host_key=session.host_key.line(),
-            ssh_connections=session.connections,
-            bastion_host_key=session.jump.host_key.line() if session.jump is not None else None,
-        )
+        return observe(host, docker_socket=docker_socket, deadline=deadline, log=log)
+
+
+def observe(
+    host: HostConnection, *, docker_socket: str, deadline: Deadline, log: Progress | None = None
+) -> HostObservation:
+    """Observe the host behind an open connection, waiting for Docker until ``deadline``.
+    The connection stays open for the caller."""
+    info = host.info
+    return HostObservation(
+        facts=observe_facts(host, docker_socket=docker_socket, deadline=deadline, log=log),
+        host_key=info.host_key,
+        ssh_connections=info.ssh_connections,
+        bastion_host_key=info.bastion_host_key,
+    )
 
 
 def observe_session(
     session: SSHSession, *, docker_socket: str, deadline: Deadline, log: Progress | None = None
 ) -> NodeFacts:
-    """Gather the facts of the host behind an open session, waiting for Docker until ``deadline``."""
-    say = _progress(log)
-    host = session.target.address
+    """``observe_facts`` on an open SSH session (which stays open)."""
+    return observe_facts(SSHHost(session), docker_socket=docker_socket, deadline=deadline, log=log)
 
-    def docker_ready() -> tuple[HostProbe, docker.DockerClient, dict[str, Any]]:
-        result = session.run(
-            host_probe_command(docker_socket), timeout=max(5.0, deadline.remaining())
-        )
+
+def observe_facts(
+    host: HostConnection, *, docker_socket: str, deadline: Deadline, log: Progress | None = None
+) -> NodeFacts:
+    """Gather the facts of the host behind ``host``, waiting for Docker until ``deadline``."""
+    say = _progress(log)
+    address = host.info.address
+
+    def docker_ready() -> tuple[HostProbe, DockerHost]:
+        result = host.run(host_probe_command(docker_socket), timeout=max(5.0, deadline.remaining()))
         probe = parse_host_probe(result.stdout)
         if probe.socket_state == SOCKET_NO_ACCESS:
-            raise _socket_denied(host, docker_socket, probe)
+            raise _socket_denied(address, docker_socket, probe)
         if probe.socket_state == SOCKET_MISSING:
             raise Retry(f"no Docker socket at {docker_socket} (dockerd is not running)")
         if not probe.docker_cli:
             raise Retry("the docker command is not installed")
         try:
-            client, version = open_docker(session, docker_socket, timeout=_call_timeout(deadline))
+            engine = host.docker(docker_socket, timeout=_call_timeout(deadline))
         except DockerUnreachable as exc:
             raise Retry(exc) from exc
-        return probe, client, version
+        return probe, engine
 
     def waiting(attempt: int, retry: Retry) -> None:
-        say(f"[docker] host {host}: waiting for Docker (attempt {attempt}): {retry.cause}")
+        say(f"[docker] host {address}: waiting for Docker (attempt {attempt}): {retry.cause}")
 
     try:
-        probe, client, version = wait_until(
+        probe, engine = wait_until(
             docker_ready,
             deadline,
-            what=f"[docker] host {host}: Docker did not answer",
+            what=f"[docker] host {address}: Docker did not answer",
             hint=(
                 "Start Docker on the host (systemctl start docker), check docker_socket, "
                 "or raise ready_timeout if Docker is still being installed."
@@ -109,18 +122,13 @@ def observe_session(
     except DeadlineExceeded as exc:
         raise DockerError(str(exc)) from exc.__cause__
     try:
-        info: dict[str, Any] = client.api.info()
-        listing: list[dict[str, Any]] = client.api.containers(all=True)
-    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
-        raise DockerError(
-            f"[docker] host {host}: Docker stopped answering while reading its state "
-            f"({type(exc).__name__}: {exc}). Check dockerd's log on the host and run again."
-        ) from exc
+        facts = build_node_facts(
+            probe, engine.engine_info(), engine.engine_version, engine.list_containers()
+        )
     finally:
-        client.close()
-    facts = build_node_facts(probe, info, version, parse_containers(listing))
+        engine.close()
     say(
-        f"[docker] host {host}: {facts.hostname}, {facts.os}, kernel {facts.kernel}, "
+        f"[docker] host {address}: {facts.hostname}, {facts.os}, kernel {facts.kernel}, "
         f"Docker {facts.docker_version} ({facts.cgroup_driver or 'unknown'} cgroups), "
         f"{facts.cpus} CPUs, {facts.memory_bytes // 2**20} MiB, {len(facts.containers)} containers"
     )
