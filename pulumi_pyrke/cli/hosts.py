@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from pulumi_pyrke.errors import ConfigError, Problem, PyrkeError, TransportError
+from pulumi_pyrke.engine.pool import HostEvent, HostPool, HostTask
+from pulumi_pyrke.errors import ConfigError, Problem, PyrkeError
 from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.node import Bastion, NodeSpec
 from pulumi_pyrke.transport import (
@@ -28,7 +26,7 @@ from pulumi_pyrke.transport import (
     read_certificate,
 )
 from pulumi_pyrke.transport.known_hosts import KnownHosts
-from pulumi_pyrke.versions import get_version
+from pulumi_pyrke.versions.docker_policy import docker_version_warning
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -94,38 +92,34 @@ def check_hosts(
     problems = _key_problems(config, targets)
     if problems:
         raise ConfigError(problems)  # before any host is touched
-    lock = threading.Lock()
     total = len(targets)
 
-    def say(message: str) -> None:
-        with lock:
-            print(f"  {message}", file=out, flush=True)
+    def show(event: HostEvent) -> None:
+        if event.phase == "progress":
+            print(f"  {event.message}", file=out, flush=True)
+        elif event.phase in ("done", "failed"):
+            state = "ok" if event.phase == "done" else "FAILED"
+            print(
+                f"  [{event.finished}/{total}] {event.host}: {state} ({event.seconds:.1f}s)",
+                file=out,
+                flush=True,
+            )
 
-    def one(node: NodeSpec, target: SSHTarget) -> HostReport:
-        started = time.monotonic()
-        try:
-            seen = observe_host(
-                target, docker_socket=node.docker_socket, ready_timeout=timeout, log=say
-            )
-        except PyrkeError as exc:
-            return HostReport(node=node, seconds=time.monotonic() - started, error=exc)
-        except Exception as exc:  # one host's surprise must not cost the others their results
-            error = TransportError(
-                f"[ssh] host {node.address}: unexpected {type(exc).__name__}: {exc}"
-            )
-            return HostReport(node=node, seconds=time.monotonic() - started, error=error)
-        return HostReport(node=node, seconds=time.monotonic() - started, observation=seen)
+    def one(pair: tuple[NodeSpec, SSHTarget], task: HostTask) -> HostObservation:
+        node, target = pair
+        return observe_host(
+            target, docker_socket=node.docker_socket, ready_timeout=timeout, log=task.say
+        )
 
     print(f"pyrke hosts: {total} node{'s' if total != 1 else ''}", file=out, flush=True)
-    reports: dict[str, HostReport] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(parallel, total or 1))) as pool:
-        futures = [pool.submit(one, node, t) for node, t in zip(config.nodes, targets, strict=True)]
-        for done, future in enumerate(as_completed(futures), start=1):
-            report = future.result()
-            reports[report.node.address] = report
-            state = "ok" if report.error is None else "FAILED"
-            say(f"[{done}/{total}] {report.node.address}: {state} ({report.seconds:.1f}s)")
-    for report in reports.values():
+    pairs = list(zip(config.nodes, targets, strict=True))
+    pool = HostPool(size=parallel, timeout=timeout, on_event=show, plane="ssh")
+    outcomes = pool.run(pairs, one, name=lambda pair: pair[0].address)
+    reports = [
+        HostReport(node=node, seconds=o.seconds, observation=o.value, error=o.error)
+        for (node, _), o in zip(pairs, outcomes, strict=True)
+    ]
+    for report in reports:
         seen = report.observation
         if seen is None:
             continue
@@ -135,7 +129,7 @@ def check_hosts(
                 config.bastion_host.address, config.bastion_host.port, seen.bastion_host_key
             )
     known.save()
-    return [reports[node.address] for node in config.nodes]
+    return reports
 
 
 def _key_problems(config: ClusterConfig, targets: list[SSHTarget]) -> list[Problem]:
@@ -168,20 +162,17 @@ def _key_problems(config: ClusterConfig, targets: list[SSHTarget]) -> list[Probl
 
 def docker_warnings(config: ClusterConfig, reports: list[HostReport]) -> list[str]:
     """RKE's Docker version check: a version outside the validated list, unless ignored."""
-    if config.ignore_docker_version:
-        return []
-    allowed = get_version(config.kubernetes_version).docker_versions
     found = []
     for report in reports:
         if report.observation is None:
             continue
-        version = report.observation.facts.docker_version
-        if not any(version == v or version.startswith(v + ".") for v in allowed):
-            found.append(
-                f"{report.node.address}: Docker {version} is not one RKE validated for "
-                f"{config.kubernetes_version} ({', '.join(allowed)}); set "
-                "ignore_docker_version: true if you accept it"
-            )
+        warning = docker_version_warning(
+            report.observation.facts.docker_version,
+            config.kubernetes_version,
+            ignore=bool(config.ignore_docker_version),
+        )
+        if warning is not None:
+            found.append(f"{report.node.address}: {warning}")
     return found
 
 
