@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from harness import keys, nodes
 
+from pulumi_pyrke.engine.pool import HostPool
 from pulumi_pyrke.providers.node import NodeProvider
 from pulumi_pyrke.transport import SSHTarget, observe_host
 
@@ -45,9 +45,16 @@ def create_once(node: nodes.TestNode, key_text: str) -> tuple[float, int]:
 
 def observe_all(targets: list[SSHTarget]) -> float:
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
-        list(pool.map(lambda t: observe_host(t, ready_timeout=60), targets))
-    return time.perf_counter() - started
+    outcomes = HostPool(size=len(targets), timeout=60).run(
+        targets,
+        lambda t, task: observe_host(t, ready_timeout=task.deadline.remaining()),
+        name=lambda t: t.address,
+    )
+    elapsed = time.perf_counter() - started
+    failed = [f"{o.host}: {o.error}" for o in outcomes if not o.ok]
+    if failed:
+        raise SystemExit("observing failed:\n" + "\n".join(failed))
+    return elapsed
 
 
 def main() -> None:
