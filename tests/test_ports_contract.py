@@ -159,7 +159,8 @@ SPEC = ContainerSpec(
     name="contract-1",
     plane="worker",
     image=IMAGE,
-    args=("sh", "-c", "echo one; echo two >&2; echo three; exec sleep 600"),
+    # stdout and stderr reach the log through separate pipes: the sleep keeps their order
+    args=("sh", "-c", "echo one; echo two >&2; sleep 1; echo three; exec sleep 600"),
     env=(EnvVar(name="MODE", value="test"), EnvVar(name="TOKEN", value=Secret("s3cret"))),
     binds=(f"{DIR}:/data:ro",),
     network_mode="host",
@@ -252,7 +253,7 @@ def test_volumes_from_and_a_plain_spec(engine: DockerHost) -> None:
         False,
         (),
     )
-    assert plain.restart_policy in {"", "no"}
+    assert plain.restart_policy == ""
 
 
 def test_refusals_name_the_host_the_container_and_what_to_do(
