@@ -19,7 +19,7 @@ from pulumi_pyrke.errors import DockerError
 from pulumi_pyrke.model.facts import ContainerFacts
 from pulumi_pyrke.model.plan import ContainerSpec
 from pulumi_pyrke.model.secret import reveal
-from pulumi_pyrke.transport.facts import parse_container_state, parse_containers
+from pulumi_pyrke.transport.facts import parse_containers
 
 T = TypeVar("T")
 
@@ -194,6 +194,46 @@ class SSHDocker:
             f"[docker] host {self.host}: cannot {action} {what}: {str(said).rstrip('.')}. "
             f"{hint}, then run again."
         )
+
+
+def parse_container_state(attrs: Mapping[str, Any]) -> ContainerState:
+    """The Engine's ``GET /containers/<name>/json`` answer as a ``ContainerState``.
+
+    Pure; here rather than in facts.py because ContainerState is a value of the ports."""
+    config = attrs.get("Config") or {}
+    host = attrs.get("HostConfig") or {}
+    state = attrs.get("State") or {}
+    started = str(state.get("StartedAt") or "")
+    return ContainerState(
+        id=str(attrs.get("Id", "")),
+        name=str(attrs.get("Name", "")).lstrip("/"),
+        image=str(config.get("Image", "")),
+        image_id=str(attrs.get("Image", "")),
+        entrypoint=_strings(config.get("Entrypoint")),
+        args=_strings(config.get("Cmd")),
+        env=_strings(config.get("Env")),
+        binds=_strings(host.get("Binds")),
+        labels=tuple(sorted((str(k), str(v)) for k, v in (config.get("Labels") or {}).items())),
+        network_mode=str(host.get("NetworkMode") or ""),
+        pid_mode=str(host.get("PidMode") or ""),
+        privileged=bool(host.get("Privileged")),
+        restart_policy=str((host.get("RestartPolicy") or {}).get("Name") or ""),
+        user=str(config.get("User") or ""),
+        volumes_from=_strings(host.get("VolumesFrom")),
+        status=str(state.get("Status", "")),
+        running=bool(state.get("Running")),
+        exit_code=int(state.get("ExitCode") or 0),
+        # Docker's zero time for a container that never started
+        started_at="" if started.startswith("0001-01-01") else started,
+    )
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):  # an Entrypoint given as a shell string
+        return (value,)
+    return tuple(str(v) for v in value)
 
 
 class _StreamError(Exception):

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pulumi_pyrke.engine.ports import ContainerState
 from pulumi_pyrke.model.facts import ContainerFacts, NodeFacts
 
 SOCKET_MISSING = "missing"
@@ -150,44 +149,6 @@ def parse_containers(listing: Iterable[Mapping[str, Any]]) -> tuple[ContainerFac
             )
         )
     return tuple(sorted(found, key=lambda c: c.name))
-
-
-def parse_container_state(attrs: Mapping[str, Any]) -> ContainerState:
-    """The Engine's ``GET /containers/<name>/json`` answer as a ``ContainerState``."""
-    config = attrs.get("Config") or {}
-    host = attrs.get("HostConfig") or {}
-    state = attrs.get("State") or {}
-    started = str(state.get("StartedAt") or "")
-    return ContainerState(
-        id=str(attrs.get("Id", "")),
-        name=str(attrs.get("Name", "")).lstrip("/"),
-        image=str(config.get("Image", "")),
-        image_id=str(attrs.get("Image", "")),
-        entrypoint=_strings(config.get("Entrypoint")),
-        args=_strings(config.get("Cmd")),
-        env=_strings(config.get("Env")),
-        binds=_strings(host.get("Binds")),
-        labels=tuple(sorted((str(k), str(v)) for k, v in (config.get("Labels") or {}).items())),
-        network_mode=str(host.get("NetworkMode") or ""),
-        pid_mode=str(host.get("PidMode") or ""),
-        privileged=bool(host.get("Privileged")),
-        restart_policy=str((host.get("RestartPolicy") or {}).get("Name") or ""),
-        user=str(config.get("User") or ""),
-        volumes_from=_strings(host.get("VolumesFrom")),
-        status=str(state.get("Status", "")),
-        running=bool(state.get("Running")),
-        exit_code=int(state.get("ExitCode") or 0),
-        # Docker's zero time for a container that never started
-        started_at="" if started.startswith("0001-01-01") else started,
-    )
-
-
-def _strings(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):  # an Entrypoint given as a shell string
-        return (value,)
-    return tuple(str(v) for v in value)
 
 
 def build_node_facts(
