@@ -98,14 +98,15 @@ def remove(
             tools = Tools(shell=conn, host=host.address, image=tools_image, docker_socket=socket)
             if docker.has_image(tools_image):
                 inner = " ".join(shlex.quote(HOST_ROOT + d) for d in directories)
+                # -exec rm (not -delete): every busybox and GNU find has it
                 result = tools.run(
-                    f'for d in {inner}; do [ -d "$d" ] && find "$d" -mindepth 1 -delete; '
-                    "done; echo pyrke-ok",
+                    f'for d in {inner}; do [ ! -d "$d" ] || find "$d" -mindepth 1 -maxdepth 1 '
+                    "-exec rm -rf {} + || exit 1; done; echo pyrke-ok",
                     mounts=directories,
                     read_only=False,
                     timeout=max(5.0, task.deadline.remaining()),
                 )
-                if result.exit_code != 0:
+                if result.exit_code != 0 or "pyrke-ok" not in result.stdout:
                     said = " ".join(result.stderr.split())[-300:]
                     raise PyrkeError(f"[remove] host {host.address}: cleaning failed: {said}")
             return HostRemoval(

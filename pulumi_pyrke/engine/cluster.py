@@ -1,0 +1,124 @@
+"""A whole cluster from its configuration: connect to every node once, observe, adopt the state
+(given, else found on the control-plane hosts), plan with certificates, converge. The one flow
+behind `pyrke up` and the Cluster resource; how to connect and observe are arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pulumi_pyrke.deadline import Deadline
+from pulumi_pyrke.engine.converge import ApplyError
+from pulumi_pyrke.engine.pool import HostPool, HostTask, Listener
+from pulumi_pyrke.engine.ports import HostConnection
+from pulumi_pyrke.engine.state import find_state
+from pulumi_pyrke.engine.up import UpOptions, UpReport, encode_state, up
+from pulumi_pyrke.model.cluster import ClusterConfig
+from pulumi_pyrke.model.facts import NodeFacts
+from pulumi_pyrke.model.node import NodeSpec
+from pulumi_pyrke.model.plan import ClusterPlan
+from pulumi_pyrke.model.secret import Secret
+from pulumi_pyrke.pki.kubeconfig import admin_kubeconfig
+from pulumi_pyrke.plan import ClusterState, plan_cluster, plan_cluster_with_pki
+
+Connect = Callable[[NodeSpec, Deadline], HostConnection]
+Observe = Callable[[HostConnection, str, Deadline], NodeFacts]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Applied:
+    """What applying a configuration did and left: the plan, the new state, the report."""
+
+    plan: ClusterPlan
+    state: ClusterState
+    report: UpReport
+    kubeconfig: Secret
+    adopted_from: str | None = None  # the host whose state was adopted, when none was given
+
+
+def open_hosts(
+    nodes: Sequence[NodeSpec],
+    connect: Connect,
+    *,
+    parallel: int,
+    timeout: float,
+    on_event: Listener | None = None,
+) -> dict[str, HostConnection]:
+    """One connection per node, all at once; every failure reported together."""
+    outcomes = HostPool(size=parallel, timeout=timeout, on_event=on_event, plane="ssh").run(
+        list(nodes), lambda node, task: connect(node, task.deadline), name=lambda n: n.address
+    )
+    opened = {o.host: o.value for o in outcomes if o.value is not None}
+    failed = [o for o in outcomes if o.error is not None]
+    if failed:
+        close_all(opened)
+        raise ApplyError("\n".join(str(o.error) for o in failed))
+    return opened
+
+
+def close_all(hosts: Mapping[str, HostConnection]) -> None:
+    for conn in hosts.values():
+        conn.close()
+
+
+def apply_config(
+    config: ClusterConfig,
+    hosts: Mapping[str, HostConnection],
+    observe: Observe,
+    *,
+    state: ClusterState | None,
+    parallel: int = 20,
+    timeout: float = 900.0,
+    holder: str = "pyrke",
+    on_event: Listener | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> Applied:
+    """Bring the hosts (open connections, by address) to ``config``."""
+    sockets = {n.address: n.docker_socket for n in config.nodes}
+
+    def look(node: NodeSpec, task: HostTask) -> NodeFacts:
+        return observe(hosts[node.address], node.docker_socket, task.deadline)
+
+    outcomes = HostPool(size=parallel, timeout=timeout, plane="docker").run(
+        list(config.nodes), look, name=lambda n: n.address
+    )
+    failed = [o for o in outcomes if o.error is not None]
+    if failed:
+        raise ApplyError("\n".join(str(o.error) for o in failed))
+    facts = {o.host: o.value for o in outcomes if o.value is not None}
+    adopted = None
+    if state is None:
+        draft = plan_cluster(config, facts)
+        found = find_state(
+            draft.nodes, hosts, tools_image=draft.tools_image, docker_sockets=sockets
+        )
+        if found is not None:
+            say(f"adopting the cluster state found on {found.host}")
+            state, adopted = found.state, found.host
+    plan, bundle = plan_cluster_with_pki(config, facts, state)
+    for change in plan.certificates:
+        if change.action != "keep":
+            say(f"certificate {change.name}: {change.action} ({change.reason})")
+    new_state = ClusterState(
+        certificates=bundle.bundle,
+        encryption_key=state.encryption_key if state else None,
+        encryption_key_name=state.encryption_key_name if state else "key-pyrke",
+        etcd_members=plan.hosts_with("etcd"),
+    )
+    report = up(
+        plan,
+        hosts,
+        UpOptions(
+            tools_image=plan.tools_image, parallel=parallel, host_timeout=timeout, holder=holder
+        ),
+        state=encode_state(new_state.to_dict()),
+        docker_sockets=sockets,
+        on_event=on_event,
+    )
+    kubeconfig = admin_kubeconfig(
+        bundle.bundle, cluster_name=plan.cluster_name, server_url=plan.api_server_url
+    )
+    return Applied(
+        plan=plan, state=new_state, report=report, kubeconfig=kubeconfig, adopted_from=adopted
+    )
