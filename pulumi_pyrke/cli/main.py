@@ -1,5 +1,6 @@
 """`pyrke`: the command line for RKE users. `validate` and `plan` never contact a host; `hosts`
-reaches every node over SSH and reports its facts, changing nothing."""
+reaches every node over SSH and reports its facts, changing nothing; `up` and `remove` build and
+tear down the cluster (cli/up.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pulumi_pyrke.cli.up import add_commands, run_remove, run_up
 from pulumi_pyrke.errors import ConfigError, Problem, PyrkeError
 from pulumi_pyrke.model.facts import NodeFacts
 from pulumi_pyrke.model.load import LoadedConfig, load_cluster_yml
@@ -70,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     hosts.add_argument(
         "--parallel", type=int, default=10, help="hosts reached at once (default: %(default)s)"
     )
+    add_commands(sub)
     return parser
 
 
@@ -89,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "hosts":
             return _hosts(args, loaded)
+        if args.command == "up":
+            return run_up(args, loaded)
+        if args.command == "remove":
+            return run_remove(args, loaded)
         return _plan(args, loaded)
     except ConfigError as exc:
         count = len(exc.problems)
