@@ -147,6 +147,7 @@ def test_up_from_nothing_then_nothing_changes(site: Site) -> None:
         for name, row in site.containers(n1).items()
         if name != "service-sidekick"
     )
+    assert n1.exec("stat -c %a /var/lib/etcd").stdout.decode().strip() == "700"  # etcd 3.5's rule
     status, _ = _get(first, "/healthz")
     assert status == 200
 

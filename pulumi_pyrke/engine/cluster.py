@@ -14,6 +14,7 @@ from pulumi_pyrke.engine.pool import HostPool, HostTask, Listener
 from pulumi_pyrke.engine.ports import HostConnection
 from pulumi_pyrke.engine.state import find_state
 from pulumi_pyrke.engine.up import UpOptions, UpReport, encode_state, up
+from pulumi_pyrke.errors import ConfigError, Problem
 from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.facts import NodeFacts
 from pulumi_pyrke.model.node import NodeSpec
@@ -21,6 +22,7 @@ from pulumi_pyrke.model.plan import ClusterPlan
 from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.pki.kubeconfig import admin_kubeconfig
 from pulumi_pyrke.plan import ClusterState, plan_cluster, plan_cluster_with_pki
+from pulumi_pyrke.versions.docker_policy import docker_version_warning
 
 Connect = Callable[[NodeSpec, Deadline], HostConnection]
 Observe = Callable[[HostConnection, str, Deadline], NodeFacts]
@@ -87,6 +89,19 @@ def apply_config(
     if failed:
         raise ApplyError("\n".join(str(o.error) for o in failed))
     facts = {o.host: o.value for o in outcomes if o.value is not None}
+    refused = [
+        Problem(path=f"host {address}", message=warning)
+        for address, found in facts.items()
+        if (
+            warning := docker_version_warning(
+                found.docker_version,
+                config.kubernetes_version,
+                ignore=bool(config.ignore_docker_version),
+            )
+        )
+    ]
+    if refused:
+        raise ConfigError(refused)  # as RKE: before anything changes
     adopted = None
     if state is None:
         draft = plan_cluster(config, facts)
@@ -115,6 +130,7 @@ def apply_config(
         state=encode_state(new_state.to_dict()),
         docker_sockets=sockets,
         on_event=on_event,
+        admin=bundle.bundle.get("kube-admin"),
     )
     kubeconfig = admin_kubeconfig(
         bundle.bundle, cluster_name=plan.cluster_name, server_url=plan.api_server_url

@@ -135,6 +135,8 @@ def _converge_one(
             return ContainerChange(host=run.host, name=spec.name, action="started", reasons=reasons)
         if seen is not None:
             run.docker.remove_container(spec.name, force=True)
+        if spec.name == names.ETCD:
+            _etcd_data_dir(run)
         labels = (*spec.labels, (SPEC_LABEL, digest), (MANAGED_LABEL, run.cluster))
         run.docker.create_container(replace(spec, labels=tuple(sorted(labels))))
         if spec.start:
@@ -146,6 +148,22 @@ def _converge_one(
         ) from exc
     action = "recreated" if seen is not None else "created"
     return ContainerChange(host=run.host, name=spec.name, action=action, reasons=reasons)
+
+
+def _etcd_data_dir(run: HostRun) -> None:
+    """etcd 3.5 refuses a data directory other than mode 0700 (RKE's etcd-fix-perm step)."""
+    directory = names.on_host(run.plan.prefix_path, names.ETCD_HOST_DIR)
+    inner = HOST_ROOT + directory
+    result = run.tools.run(
+        f"mkdir -p {inner} && chmod 700 {inner} && echo pyrke-ok",
+        mounts=[directory],
+        read_only=False,
+    )
+    if result.exit_code != 0 or "pyrke-ok" not in result.stdout:
+        raise ApplyError(
+            f"[etcd] host {run.host}: could not make {directory} private (mode 0700): "
+            f"{' '.join(result.stderr.split())[-300:]}. Check the host's disk and Docker."
+        )
 
 
 def wait_healthy(

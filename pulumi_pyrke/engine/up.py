@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from pulumi_pyrke.deadline import Deadline
+from pulumi_pyrke.deadline import Deadline, Retry, wait_until
 from pulumi_pyrke.engine.converge import (
     MANAGED_LABEL,
     ApplyError,
@@ -31,8 +31,9 @@ from pulumi_pyrke.engine.pool import HostPool, HostTask, Listener
 from pulumi_pyrke.engine.ports import DockerHost, HostConnection, RegistryAuth
 from pulumi_pyrke.engine.preflight import HostCheck, check_hosts, read_host
 from pulumi_pyrke.engine.tools import Tools
-from pulumi_pyrke.errors import ConfigError, DockerError, PyrkeError
+from pulumi_pyrke.errors import ConfigError, DeadlineExceeded, DockerError, PyrkeError
 from pulumi_pyrke.model.plan import ClusterPlan, ContainerSpec, HostPlan
+from pulumi_pyrke.pki import Certificate
 from pulumi_pyrke.plan import names
 
 log = logging.getLogger("pulumi_pyrke.engine")
@@ -109,6 +110,7 @@ def up(
     state: bytes | None = None,
     docker_sockets: Mapping[str, str] | None = None,
     on_event: Listener | None = None,
+    admin: Certificate | None = None,
 ) -> UpReport:
     """Converge every host of ``plan`` (by address in ``hosts``, connections already open).
 
@@ -131,6 +133,8 @@ def up(
         changes: list[ContainerChange] = []
         for plane in PLANES:
             changes.extend(_plane(run, plane))
+        if admin is not None:
+            _wait_ready(run, admin)
     finally:
         _unlock(run, nodes)
     report = UpReport(
@@ -221,6 +225,62 @@ def _converge_plane(run: _Run, host: HostPlan, plane: str, task: HostTask) -> li
     health = Deadline.after(min(run.options.health_timeout, max(1.0, task.deadline.remaining())))
     wait_healthy(hr, [s for s in specs if s.plane == plane], health, task.say)
     return changes
+
+
+def _wait_ready(run: _Run, admin: Certificate) -> None:
+    """The API server's /readyz, then every node registered and Ready, asked from the first
+    control-plane host as the cluster admin (whose key reaches the tool container on its
+    stdin and never lands on the host)."""
+    control = [h for h in run.plan.nodes if "controlplane" in h.roles]
+    if not control:
+        return
+    first = run.runs[control[0].address]
+    wanted = sorted(h.hostname for h in run.plan.nodes if h.container(names.KUBELET) is not None)
+    pem = (admin.cert_pem.strip() + "\n" + admin.key_pem.reveal().strip() + "\n").encode()
+    server = f"https://127.0.0.1:{names.APISERVER_PORT}"
+    script = (
+        "cat > /tmp/admin.pem; "
+        "auth='--cert /tmp/admin.pem --key /tmp/admin.pem'; "
+        f"echo @readyz $(curl -sk --max-time 5 $auth -o /dev/null -w '%{{http_code}}' {server}/readyz); "
+        f"echo @nodes; curl -sk --max-time 5 $auth {server}/api/v1/nodes; echo; echo pyrke-ok"
+    )
+    deadline = Deadline.after(run.options.health_timeout)
+    seen: list[str] = []
+
+    def ready() -> None:
+        result = first.tools.run(script, stdin=pem, timeout=max(10.0, deadline.remaining()))
+        head, _, body = result.stdout.partition("@nodes")
+        if "@readyz 200" not in head:
+            raise Retry(
+                f"the API server's /readyz answers {head.replace('@readyz', '').strip() or 'nothing'}"
+            )
+        try:
+            listing = json.loads(body.replace("pyrke-ok", "").strip() or "{}")
+        except ValueError:
+            raise Retry("the API server did not list the nodes") from None
+        seen[:] = sorted(
+            item.get("metadata", {}).get("name", "")
+            for item in listing.get("items", [])
+            if any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in item.get("status", {}).get("conditions", [])
+            )
+        )
+        missing = [n for n in wanted if n not in seen]
+        if missing:
+            raise Retry(f"nodes not Ready yet: {', '.join(missing)}")
+
+    try:
+        wait_until(ready, deadline, what="", interval=1.0, max_interval=3.0)
+    except DeadlineExceeded as exc:
+        missing = [n for n in wanted if n not in seen] or ["(the API server is not ready)"]
+        raise ApplyError(
+            f"[worker] nodes {', '.join(missing)} did not register as Ready within "
+            f"{deadline.seconds:g}s (asked the API server on {first.host}): {exc}. Check "
+            "kubelet's log on those hosts (docker logs kubelet) and that they reach port 6443 "
+            "of the control plane (through nginx-proxy on workers)."
+        ) from exc
+    log.info("[worker] every node registered and Ready: %s", ", ".join(seen))
 
 
 def _running_anywhere(run: _Run, hosts: Sequence[HostPlan], plane: str) -> bool:
