@@ -28,6 +28,7 @@ from pulumi_pyrke.engine.converge import MANAGED_LABEL
 from pulumi_pyrke.engine.ports import HostConnection
 from pulumi_pyrke.engine.remove import remove
 from pulumi_pyrke.engine.up import LOCK, LockHeld
+from pulumi_pyrke.errors import ConfigError
 from pulumi_pyrke.model import parse_cluster_config
 from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.node import NodeSpec
@@ -47,17 +48,21 @@ class Site:
     config: ClusterConfig
     key: str
 
-    def apply(self, state: ClusterState | None, **options: Any) -> Applied:
-        hosts = open_hosts(self.config.nodes, self.connect, parallel=10, timeout=60)
+    def apply(
+        self, state: ClusterState | None, config: ClusterConfig | None = None, **options: Any
+    ) -> Applied:
+        config = config or self.config
+        hosts = open_hosts(config.nodes, self.connect, parallel=10, timeout=60)
         try:
             return apply_config(
-                self.config,
+                config,
                 hosts,
                 lambda conn, socket, deadline: observe_facts(
                     conn, docker_socket=socket, deadline=deadline
                 ),
                 state=state,
                 timeout=240,
+                connect=self.connect,
                 **options,
             )
         finally:
@@ -86,7 +91,7 @@ class Site:
 def site(
     node_factory: NodeFactory, test_keys: dict[str, KeyPair], system_images: dict[str, str]
 ) -> Iterator[Site]:
-    nodes = node_factory(2)
+    nodes = node_factory(3)  # the third joins and leaves as a worker
     for node in nodes:
         images.load(node.name, system_images.values())
     key = test_keys["ed25519"].private_path.read_text()
@@ -136,7 +141,7 @@ def _get(applied: Applied, path: str) -> tuple[int, Any]:
 def test_up_from_nothing_then_nothing_changes(site: Site) -> None:
     first = site.apply(None)
     made = {(c.host, c.name) for c in first.report.containers}
-    n1, n2 = site.nodes
+    n1, n2, _ = site.nodes
     assert {
         (n1.address, "etcd"),
         (n1.address, "kube-apiserver"),
@@ -222,6 +227,34 @@ def test_no_secret_in_any_container_environment(site: Site) -> None:
                 "docker inspect --format '{{json .Config.Env}}' " + name
             ).stdout.decode()
             assert "PRIVATE KEY" not in env and "BEGIN CERTIFICATE" not in env, (node.address, name)
+
+
+def test_a_worker_joins_and_leaves(site: Site) -> None:
+    state = site.__dict__.get("state")
+    n1, n2, n3 = site.nodes
+    data: dict[str, Any] = {
+        "cluster_name": "pyt",
+        "nodes": [
+            {"address": n1.address, "user": "root", "role": ["etcd", "controlplane", "worker"]},
+            {"address": n2.address, "user": "root", "role": ["worker"]},
+            {"address": n3.address, "user": "root", "role": ["worker"]},
+        ],
+        "system_images": dict(site.config.system_images),
+        "services": {"kubeproxy": {"extra_args": {"conntrack-max-per-core": "0"}}},
+    }
+    before = site.ids()
+    joined = site.apply(state, parse_cluster_config(data).config)
+    assert {c.host for c in joined.report.containers} == {n3.address}
+    assert {k: v for k, v in site.ids().items() if not k.startswith(n3.address)} == before
+    assert "kubelet" in site.containers(n3)
+    left = site.apply(joined.state)  # the site's config: n3 is gone
+    assert left.report.containers == ()  # only the state file records the smaller cluster
+    assert site.containers(n3) == {}
+    assert n3.exec("ls -A /etc/kubernetes 2>/dev/null || true").stdout.decode().strip() == ""
+    promoted = {**data, "nodes": [*data["nodes"][:2], {**data["nodes"][2], "role": ["etcd"]}]}
+    with pytest.raises(ConfigError, match="etcd hosts of the running cluster change"):
+        site.apply(left.state, parse_cluster_config(promoted).config)
+    site.__dict__["state"] = left.state
 
 
 def test_remove_cleans_every_host(site: Site) -> None:

@@ -108,6 +108,10 @@ def run_up(args: argparse.Namespace, loaded: LoadedConfig) -> int:
             f"(pid {os.getpid()})",
             on_event=show,
             say=show.say,
+            connect=lambda node, deadline: open_host(
+                node_target(node, config.bastion_host, known, path="state.nodes"),
+                deadline=deadline,
+            ),
         )
     finally:
         close_all(hosts)

@@ -12,16 +12,18 @@ from pulumi_pyrke.deadline import Deadline
 from pulumi_pyrke.engine.converge import ApplyError
 from pulumi_pyrke.engine.pool import HostPool, HostTask, Listener
 from pulumi_pyrke.engine.ports import HostConnection
+from pulumi_pyrke.engine.remove import remove
 from pulumi_pyrke.engine.state import find_state
 from pulumi_pyrke.engine.up import UpOptions, UpReport, encode_state, up
 from pulumi_pyrke.errors import ConfigError, Problem
 from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.facts import NodeFacts
 from pulumi_pyrke.model.node import NodeSpec
-from pulumi_pyrke.model.plan import ClusterPlan
+from pulumi_pyrke.model.plan import ClusterPlan, HostPlan
 from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.pki.kubeconfig import admin_kubeconfig
 from pulumi_pyrke.plan import ClusterState, plan_cluster, plan_cluster_with_pki
+from pulumi_pyrke.plan.membership import host_changes
 from pulumi_pyrke.versions.docker_policy import docker_version_warning
 
 Connect = Callable[[NodeSpec, Deadline], HostConnection]
@@ -75,8 +77,10 @@ def apply_config(
     holder: str = "pyrke",
     on_event: Listener | None = None,
     say: Callable[[str], None] = lambda _: None,
+    connect: Connect | None = None,
 ) -> Applied:
-    """Bring the hosts (open connections, by address) to ``config``."""
+    """Bring the hosts (open connections, by address) to ``config``. Worker hosts that left
+    the config since the state was written are cleaned afterwards, reached with ``connect``."""
     sockets = {n.address: n.docker_socket for n in config.nodes}
 
     def look(node: NodeSpec, task: HostTask) -> NodeFacts:
@@ -111,6 +115,9 @@ def apply_config(
         if found is not None:
             say(f"adopting the cluster state found on {found.host}")
             state, adopted = found.state, found.host
+    changes = host_changes(state.nodes if state else (), config)
+    if changes.problems:
+        raise ConfigError(changes.problems)
     plan, bundle = plan_cluster_with_pki(config, facts, state)
     for change in plan.certificates:
         if change.action != "keep":
@@ -120,6 +127,7 @@ def apply_config(
         encryption_key=state.encryption_key if state else None,
         encryption_key_name=state.encryption_key_name if state else "key-pyrke",
         etcd_members=plan.hosts_with("etcd"),
+        nodes=tuple(config.nodes),
     )
     report = up(
         plan,
@@ -132,9 +140,44 @@ def apply_config(
         on_event=on_event,
         admin=bundle.bundle.get("kube-admin"),
     )
+    if changes.leaving:
+        if connect is None:
+            raise ApplyError(
+                f"[remove] hosts {', '.join(n.address for n in changes.leaving)} left the "
+                "cluster but cannot be reached to clean them; run remove on them by hand"
+            )
+        _clean_leavers(changes.leaving, connect, plan, config.prefix_path or "/", say)
     kubeconfig = admin_kubeconfig(
         bundle.bundle, cluster_name=plan.cluster_name, server_url=plan.api_server_url
     )
     return Applied(
         plan=plan, state=new_state, report=report, kubeconfig=kubeconfig, adopted_from=adopted
     )
+
+
+def _clean_leavers(
+    leaving: Sequence[NodeSpec],
+    connect: Connect,
+    plan: ClusterPlan,
+    prefix_path: str,
+    say: Callable[[str], None],
+) -> None:
+    """Remove the cluster from hosts that left it (their containers and directories)."""
+    by_address = {n.address: n for n in leaving}
+    plans = [
+        HostPlan(address=n.address, internal_address=n.internal_address or n.address,
+                 hostname=n.hostname_override or n.address, roles=tuple(n.roles), prefix_path=prefix_path)
+        for n in leaving
+    ]  # fmt: skip
+    report = remove(
+        plans,
+        lambda host, seconds: connect(by_address[host.address], Deadline.after(seconds)),
+        cluster=plan.cluster_name,
+        tools_image=plan.tools_image,
+        docker_sockets={n.address: n.docker_socket for n in leaving},
+    )
+    say(report.summary())
+    if not report.complete:
+        raise ApplyError(
+            "[remove] hosts that left the cluster could not all be cleaned:\n" + report.summary()
+        )

@@ -13,7 +13,7 @@ from pulumi_pyrke.errors import PKIError
 from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.pki import Certificate, CertificateBundle
 from pulumi_pyrke.pki.kubeconfig import cert_path, key_path
-from pulumi_pyrke.plan.state import ClusterState
+from pulumi_pyrke.plan.state import ClusterState, node_to_dict
 
 # user-provided external etcd client certificates come from cluster.yml, not from the bundle
 _NOT_IN_BUNDLE = frozenset({"kube-etcd-client", "kube-etcd-client-ca"})
@@ -56,7 +56,9 @@ def state_from_rkestate(data: Mapping[str, Any]) -> ClusterState:
         if isinstance(node, Mapping) and "etcd" in (node.get("role") or [])
     )
     key, key_name = _encryption_key(chosen.get("encryptionConfig"))
+    known = ClusterState.from_dict({"nodes": chosen.get("pyrkeNodes") or []}).nodes
     return ClusterState(
+        nodes=known,
         certificates=CertificateBundle(certificates=tuple(certificates)) if certificates else None,
         encryption_key=key,
         encryption_key_name=key_name or "key-pyrke",
@@ -103,6 +105,8 @@ def rkestate_from_state(
     current: dict[str, Any] = {
         "rkeConfig": {"nodes": [{"address": a, "role": sorted(r)} for a, r in nodes]},
         "certificatesBundle": bundle,
+        # how to reach each node, for cleaning one that leaves the config (pyrke's own key)
+        "pyrkeNodes": [node_to_dict(n) for n in state.nodes],
     }
     if state.encryption_key is not None:
         current["encryptionConfig"] = yaml.safe_dump(

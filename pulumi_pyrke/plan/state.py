@@ -8,7 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from pulumi_pyrke.errors import ConfigError, Problem
+from pulumi_pyrke.model.node import NodeSpec
+from pulumi_pyrke.model.problems import problems_from
 from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.pki import CertificateBundle
 
@@ -22,6 +26,9 @@ class ClusterState:
     # the key name is part of every encrypted record, so it must survive a takeover from RKE
     encryption_key_name: str = "key-pyrke"
     etcd_members: tuple[str, ...] = ()  # addresses of the hosts that ran etcd last time
+    # the nodes last applied, with how to reach them: a node dropped from the config is
+    # cleaned with these (RKE kept them in cluster.rkestate's rkeConfig too)
+    nodes: tuple[NodeSpec, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form; holds private keys in clear, so callers store it as a secret."""
@@ -30,6 +37,7 @@ class ClusterState:
             "encryption_key": self.encryption_key.reveal() if self.encryption_key else None,
             "encryption_key_name": self.encryption_key_name,
             "etcd_members": list(self.etcd_members),
+            "nodes": [node_to_dict(n) for n in self.nodes],
         }
 
     @classmethod
@@ -44,9 +52,44 @@ class ClusterState:
             raise ConfigError(
                 [Problem(path="state.etcd_members", message="must be a list of addresses")]
             )
+        nodes = data.get("nodes") or []
+        if not isinstance(nodes, list):
+            raise ConfigError([Problem(path="state.nodes", message="must be a list of nodes")])
         return cls(
+            nodes=tuple(_node(n, i) for i, n in enumerate(nodes)),
             certificates=CertificateBundle.from_state(certs) if certs else None,
             encryption_key=Secret(str(key)) if key else None,
             encryption_key_name=str(data.get("encryption_key_name") or "key-pyrke"),
             etcd_members=tuple(members),
         )
+
+
+def node_to_dict(node: NodeSpec) -> dict[str, Any]:
+    """A node as the state keeps it: what is set, secrets in clear (the state is a secret)."""
+    data = node.model_dump(
+        exclude_defaults=True, exclude={"ssh_private_key", "ssh_key_passphrase", "bastion"}
+    )
+    for name in ("ssh_private_key", "ssh_key_passphrase"):
+        value = getattr(node, name)
+        if value is not None:
+            data[name] = value.reveal()
+    if node.bastion is not None:
+        bastion = node.bastion.model_dump(
+            exclude_defaults=True, exclude={"ssh_private_key", "ssh_key_passphrase"}
+        )
+        for name in ("ssh_private_key", "ssh_key_passphrase"):
+            value = getattr(node.bastion, name)
+            if value is not None:
+                bastion[name] = value.reveal()
+        data["bastion"] = bastion
+    return data
+
+
+def _node(data: Any, index: int) -> NodeSpec:
+    try:
+        return NodeSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            Problem(path=f"state.nodes[{index}].{p.path}".rstrip("."), message=p.message)
+            for p in problems_from(exc, NodeSpec)
+        ) from None
