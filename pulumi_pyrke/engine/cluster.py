@@ -74,12 +74,14 @@ def apply_config(
     state: ClusterState | None,
     parallel: int = 20,
     timeout: float = 900.0,
+    health_timeout: float = 180.0,
     holder: str = "pyrke",
     on_event: Listener | None = None,
     say: Callable[[str], None] = lambda _: None,
     connect: Connect | None = None,
 ) -> Applied:
-    """Bring the hosts (open connections, by address) to ``config``. Worker hosts that left
+    """Bring the hosts (open connections, by address) to ``config``; ``timeout`` bounds each
+    host's part of a step, ``health_timeout`` each wait for health. Worker hosts that left
     the config since the state was written are cleaned afterwards, reached with ``connect``."""
     sockets = {n.address: n.docker_socket for n in config.nodes}
 
@@ -133,7 +135,11 @@ def apply_config(
         plan,
         hosts,
         UpOptions(
-            tools_image=plan.tools_image, parallel=parallel, host_timeout=timeout, holder=holder
+            tools_image=plan.tools_image,
+            parallel=parallel,
+            host_timeout=timeout,
+            health_timeout=health_timeout,
+            holder=holder,
         ),
         state=encode_state(new_state.to_dict()),
         docker_sockets=sockets,
