@@ -5,9 +5,21 @@ Pure: pydantic and the standard library only.
 
 from __future__ import annotations
 
+import functools
+import types
+import typing
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationInfo,
+    field_validator,
+)
+
+from pulumi_pyrke.model.yamldoc import plain, scalar_text
 
 
 class RkeModel(BaseModel):
@@ -19,9 +31,64 @@ class RkeModel(BaseModel):
         str_strip_whitespace=True,
     )
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _yaml_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        """Booleans are never numbers (`port: true` is not port 1), nor numbers booleans; free-form
+        sections (`dict[str, Any]`) get plain numbers, not the loader's text-keeping ones."""
+        kind = _field_kind(cls, info.field_name or "")
+        if kind == "number" and isinstance(value, bool):
+            raise ValueError(f"{str(value).lower()} is not a number; give one")
+        if kind == "bool" and isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"{scalar_text(value) or value} is not true or false")
+        if kind == "any":
+            return plain(value)
+        return value
+
+
+@functools.cache
+def _field_kind(model: type[BaseModel], name: str) -> str:
+    field = model.model_fields.get(name)
+    if field is None:
+        return ""
+    kinds = _kinds(field.annotation)
+    if "model" in kinds or "text" in kinds:
+        return ""
+    if kinds == {"number"}:
+        return "number"
+    if kinds == {"bool"}:
+        return "bool"
+    return "any" if "any" in kinds else ""
+
+
+def _kinds(annotation: Any) -> set[str]:
+    if annotation is Any:
+        return {"any"}
+    if annotation is type(None):
+        return set()
+    if annotation is bool:
+        return {"bool"}
+    if annotation in (int, float):
+        return {"number"}
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {"model"}
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _kinds(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return set().union(*(_kinds(a) for a in typing.get_args(annotation)))
+    if origin in (list, tuple, dict):
+        found = set().union(*(_kinds(a) for a in typing.get_args(annotation)))
+        return {"any"} if "any" in found else found - {"number", "bool"} | {"text"}
+    return {"text"}
+
 
 def _to_flag_text(value: Any) -> Any:
-    """YAML turns `true`, `10` and `1.5` into non-strings; flags and labels are text in RKE."""
+    """YAML turns `true`, `10` and `1.5` into non-strings; flags and labels are text in RKE,
+    kept as the user wrote them (`1.10` stays "1.10", `010` stays "010")."""
+    text = scalar_text(value)
+    if text is not None:
+        return text
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -47,6 +114,8 @@ TextList = Annotated[list[Text], BeforeValidator(_to_text_list)]
 
 
 def _port(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is not a port; use 1..65535")
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return value

@@ -58,7 +58,10 @@ class Secret:
             if isinstance(value, Secret):
                 return value
             if isinstance(value, str):
-                return Secret(value)
+                return Secret(str(value))
+            text = getattr(value, "yaml_text", None)  # a number from YAML, kept as written
+            if isinstance(text, str):
+                return Secret(text)
             raise ValueError("must be a string")
 
         return core_schema.no_info_plain_validator_function(

@@ -19,7 +19,7 @@ _PERCENT_OR_INT = re.compile(r"^(\d+)%?$")
 class NetworkConfig(RkeModel):
     """network: the CNI plugin and its options."""
 
-    plugin: str = "canal"
+    plugin: Text = "canal"
     options: dict[str, Text] = Field(default_factory=dict)
     mtu: int = Field(default=0, ge=0, le=9000)
     node_selector: dict[str, Text] = Field(default_factory=dict)
@@ -45,15 +45,15 @@ class NetworkConfig(RkeModel):
 class Webhook(RkeModel):
     """authentication.webhook."""
 
-    config_file: str = ""
-    cache_timeout: str = "5s"
+    config_file: Text = ""
+    cache_timeout: Text = "5s"
 
 
 class AuthenticationConfig(RkeModel):
     """authentication: x509 always, webhook optionally; extra SANs for the apiserver cert."""
 
-    strategy: str = "x509"
-    sans: list[str] = Field(default_factory=list)
+    strategy: Text = "x509"
+    sans: list[Text] = Field(default_factory=list)
     webhook: Webhook | None = None
 
     @field_validator("strategy")
@@ -89,8 +89,8 @@ class IngressConfig(RkeModel):
     network_mode: Literal["hostNetwork", "hostPort", "none"] = "hostPort"
     tolerations: list[dict[str, Any]] = Field(default_factory=list)
     default_backend: bool = False
-    default_http_backend_priority_class_name: str = ""
-    nginx_ingress_controller_priority_class_name: str = ""
+    default_http_backend_priority_class_name: Text = ""
+    nginx_ingress_controller_priority_class_name: Text = ""
     default_ingress_class: bool = True
 
 
@@ -107,10 +107,10 @@ class LinearAutoscalerParams(RkeModel):
 class NodelocalConfig(RkeModel):
     """dns.nodelocal: NodeLocal DNSCache."""
 
-    ip_address: str = ""
+    ip_address: Text = ""
     update_strategy: dict[str, Any] | None = None
     node_selector: dict[str, Text] = Field(default_factory=dict)
-    node_local_dns_priority_class_name: str = ""
+    node_local_dns_priority_class_name: Text = ""
 
 
 class DNSConfig(RkeModel):
@@ -118,9 +118,9 @@ class DNSConfig(RkeModel):
 
     provider: Literal["coredns", "kube-dns", "none"] = "coredns"
     options: dict[str, Text] = Field(default_factory=dict)
-    upstreamnameservers: list[str] = Field(default_factory=list)
-    reversecidrs: list[str] = Field(default_factory=list)
-    stubdomains: dict[str, list[str]] = Field(default_factory=dict)
+    upstreamnameservers: list[Text] = Field(default_factory=list)
+    reversecidrs: list[Text] = Field(default_factory=list)
+    stubdomains: dict[str, list[Text]] = Field(default_factory=dict)
     node_selector: dict[str, Text] = Field(default_factory=dict)
     tolerations: list[dict[str, Any]] = Field(default_factory=list)
     update_strategy: dict[str, Any] | None = None
@@ -137,7 +137,7 @@ class MonitoringConfig(RkeModel):
     update_strategy: dict[str, Any] | None = None
     replicas: int = Field(default=1, ge=0)
     tolerations: list[dict[str, Any]] = Field(default_factory=list)
-    metrics_server_priority_class_name: str = ""
+    metrics_server_priority_class_name: Text = ""
 
 
 class NodeDrainInput(RkeModel):
@@ -163,8 +163,8 @@ def _max_unavailable(value: Any) -> str:
 class UpgradeStrategy(RkeModel):
     """upgrade_strategy: how many hosts may be down at once during a rolling update."""
 
-    max_unavailable_worker: str = "10%"
-    max_unavailable_controlplane: str = "1"
+    max_unavailable_worker: Text = "10%"
+    max_unavailable_controlplane: Text = "1"
     drain: bool = False
     node_drain_input: NodeDrainInput = Field(default_factory=NodeDrainInput)
 
@@ -177,7 +177,7 @@ class UpgradeStrategy(RkeModel):
 class CloudProviderConfig(RkeModel):
     """cloud_provider: a name plus the provider's own settings (rendered to cloud-config)."""
 
-    name: str = ""
+    name: Text = ""
     # the camelCase keys below are RKE's own yaml spellings
     useInstanceMetadataHostname: bool = False
     awsCloudProvider: dict[str, Any] | None = None
@@ -185,7 +185,7 @@ class CloudProviderConfig(RkeModel):
     openstackCloudProvider: dict[str, Any] | None = None
     vsphereCloudProvider: dict[str, Any] | None = None
     harvesterCloudProvider: dict[str, Any] | None = None
-    customCloudProvider: str = ""
+    customCloudProvider: Text = ""
 
 
 class ECRCredentialPlugin(RkeModel):
@@ -199,8 +199,8 @@ class ECRCredentialPlugin(RkeModel):
 class PrivateRegistry(RkeModel):
     """private_registries[]: where images come from, with credentials."""
 
-    url: str = "docker.io"
-    user: str = ""
+    url: Text = "docker.io"
+    user: Text = ""
     password: Secret | None = None
     is_default: bool = False
     ecr_credential_plugin: ECRCredentialPlugin | None = None
@@ -210,7 +210,7 @@ class RestoreConfig(RkeModel):
     """restore: Rancher-driven snapshot restore."""
 
     restore: bool = False
-    snapshot_name: str = ""
+    snapshot_name: Text = ""
 
 
 class RotateCertificates(RkeModel):

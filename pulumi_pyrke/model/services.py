@@ -33,15 +33,15 @@ def check_cidr_list(value: str) -> str:
 class BaseService(RkeModel):
     """Fields every service shares (RKE's BaseService)."""
 
-    image: str = ""
+    image: Text = ""
     extra_args: dict[str, Text] = Field(default_factory=dict)
     extra_args_array: dict[str, TextList] = Field(default_factory=dict)
-    extra_binds: list[str] = Field(default_factory=list)
-    extra_env: list[str] = Field(default_factory=list)
+    extra_binds: list[Text] = Field(default_factory=list)
+    extra_env: list[Text] = Field(default_factory=list)
     win_extra_args: dict[str, Text] = Field(default_factory=dict)
     win_extra_args_array: dict[str, TextList] = Field(default_factory=dict)
-    win_extra_binds: list[str] = Field(default_factory=list)
-    win_extra_env: list[str] = Field(default_factory=list)
+    win_extra_binds: list[Text] = Field(default_factory=list)
+    win_extra_env: list[Text] = Field(default_factory=list)
 
     @field_validator("extra_args", "extra_args_array", "win_extra_args", "win_extra_args_array")
     @classmethod
@@ -76,11 +76,11 @@ class S3BackupConfig(RkeModel):
 
     access_key: Secret | None = None
     secret_key: Secret | None = None
-    bucket_name: str = ""
-    region: str = ""
-    endpoint: str = "s3.amazonaws.com"
-    custom_ca: str = ""
-    folder: str = ""
+    bucket_name: Text = ""
+    region: Text = ""
+    endpoint: Text = "s3.amazonaws.com"
+    custom_ca: Text = ""
+    folder: Text = ""
 
 
 class BackupConfig(RkeModel):
@@ -97,16 +97,16 @@ class BackupConfig(RkeModel):
 class EtcdService(BaseService):
     """services.etcd."""
 
-    external_urls: list[str] = Field(default_factory=list)
-    ca_cert: str = ""
-    cert: str = ""
+    external_urls: list[Text] = Field(default_factory=list)
+    ca_cert: Text = ""
+    cert: Text = ""
     key: Secret | None = None
-    path: str = ""
+    path: Text = ""
     uid: int = 0
     gid: int = 0
     snapshot: bool | None = None
-    retention: str = "72h"
-    creation: str = "12h"
+    retention: Text = "72h"
+    creation: Text = "12h"
     backup_config: BackupConfig | None = None
 
 
@@ -116,8 +116,8 @@ class AuditLogConfiguration(RkeModel):
     max_age: int = 30
     max_backup: int = 10
     max_size: int = 100
-    path: str = "/var/log/kube-audit/audit-log.json"
-    format: str = "json"
+    path: Text = "/var/log/kube-audit/audit-log.json"
+    format: Text = "json"
     policy: dict[str, Any] | None = None
 
 
@@ -145,10 +145,10 @@ class EventRateLimit(RkeModel):
 class KubeAPIService(BaseService):
     """services.kube-api."""
 
-    service_cluster_ip_range: str = "10.43.0.0/16"
-    service_node_port_range: str = "30000-32767"
+    service_cluster_ip_range: Text = "10.43.0.0/16"
+    service_node_port_range: Text = "30000-32767"
     pod_security_policy: bool = False
-    pod_security_configuration: str = ""
+    pod_security_configuration: Text = ""
     always_pull_images: bool = False
     secrets_encryption_config: SecretsEncryptionConfig | None = None
     audit_log: AuditLog | None = None
@@ -182,8 +182,8 @@ class KubeAPIService(BaseService):
 class KubeControllerService(BaseService):
     """services.kube-controller."""
 
-    cluster_cidr: str = "10.42.0.0/16"
-    service_cluster_ip_range: str = "10.43.0.0/16"
+    cluster_cidr: Text = "10.42.0.0/16"
+    service_cluster_ip_range: Text = "10.43.0.0/16"
 
     @field_validator("cluster_cidr", "service_cluster_ip_range")
     @classmethod
@@ -194,9 +194,9 @@ class KubeControllerService(BaseService):
 class KubeletService(BaseService):
     """services.kubelet."""
 
-    cluster_domain: str = "cluster.local"
-    infra_container_image: str = ""
-    cluster_dns_server: str = "10.43.0.10"
+    cluster_domain: Text = "cluster.local"
+    infra_container_image: Text = ""
+    cluster_dns_server: Text = "10.43.0.10"
     fail_swap_on: bool = False
     generate_serving_certificate: bool = False
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import yaml
 
-from pulumi_pyrke.errors import PKIError
+from pulumi_pyrke.errors import ConfigError, PKIError
 from pulumi_pyrke.model.secret import Secret
+from pulumi_pyrke.model.yamldoc import parse_yaml
 from pulumi_pyrke.pki import Certificate, CertificateBundle
 from pulumi_pyrke.pki.kubeconfig import cert_path, key_path
 from pulumi_pyrke.plan.state import ClusterState, node_to_dict
@@ -71,16 +72,17 @@ def _encryption_key(text: Any) -> tuple[Secret | None, str]:
     if not isinstance(text, str) or not text.strip():
         return None, ""
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
+        doc = parse_yaml(text, source="encryptionConfig")
+    except ConfigError as exc:
         raise PKIError(
-            "[certificates] RKE state: encryptionConfig is not valid YAML; restore the state file"
+            f"[certificates] RKE state: encryptionConfig is not valid YAML ({exc}); restore the "
+            "state file"
         ) from None
-    for resource in (doc or {}).get("resources") or []:
-        for provider in resource.get("providers") or []:
-            for key in (provider.get("aescbc") or {}).get("keys") or []:
-                if key.get("secret"):
-                    return Secret(str(key["secret"])), str(key.get("name") or "")
+    for resource in _items(_get(doc, "resources")):
+        for provider in _items(_get(resource, "providers")):
+            for key in _items(_get(_get(provider, "aescbc"), "keys")):
+                if _get(key, "secret"):
+                    return Secret(str(key["secret"])), str(_get(key, "name") or "")
     return None, ""
 
 
@@ -135,3 +137,11 @@ def rkestate_from_state(
             sort_keys=False,
         )
     return {"desiredState": current, "currentState": current}
+
+
+def _get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, Mapping) else None
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
