@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from pulumi_pyrke.errors import ConfigError, PKIError
+from pulumi_pyrke.errors import ConfigError, PKIError, Problem
 from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.model.yamldoc import parse_yaml
 from pulumi_pyrke.pki import Certificate, CertificateBundle
@@ -28,12 +28,13 @@ def is_rkestate(data: Mapping[str, Any]) -> bool:
 def state_from_rkestate(data: Mapping[str, Any]) -> ClusterState:
     """The ClusterState an RKE state file describes: what RKE last applied (currentState), or
     what it was about to apply (desiredState) if it never finished."""
-    current = data.get("currentState") or {}
-    desired = data.get("desiredState") or {}
+    current = _mapping(data.get("currentState"), "state.currentState")
+    desired = _mapping(data.get("desiredState"), "state.desiredState")
     has_current = current.get("certificatesBundle") or (
         current and not desired.get("certificatesBundle")
     )
     chosen = current if has_current else desired
+    where = "state.currentState" if has_current else "state.desiredState"
     bundle = chosen.get("certificatesBundle") or {}
     if not isinstance(bundle, Mapping):
         raise PKIError("[certificates] RKE state: certificatesBundle must be a mapping")
@@ -50,11 +51,16 @@ def state_from_rkestate(data: Mapping[str, Any]) -> ClusterState:
         certificates.append(
             Certificate.from_pem(name=name, cert_pem=str(cert), key_pem=Secret(str(key)))
         )
-    config = chosen.get("rkeConfig") or {}
+    config = _mapping(chosen.get("rkeConfig"), f"{where}.rkeConfig")
+    nodes = config.get("nodes") or []
+    if not isinstance(nodes, list):
+        raise ConfigError([Problem(path=f"{where}.rkeConfig.nodes", message="must be a list")])
     members = tuple(
         str(node.get("address"))
-        for node in config.get("nodes") or []
-        if isinstance(node, Mapping) and "etcd" in (node.get("role") or [])
+        for node in nodes
+        if isinstance(node, Mapping)
+        and isinstance(node.get("role"), list)
+        and "etcd" in node["role"]
     )
     key, key_name = _encryption_key(chosen.get("encryptionConfig"))
     known = ClusterState.from_dict({"nodes": chosen.get("pyrkeNodes") or []}).nodes
@@ -137,6 +143,14 @@ def rkestate_from_state(
             sort_keys=False,
         )
     return {"desiredState": current, "currentState": current}
+
+
+def _mapping(value: Any, path: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError([Problem(path=path, message="must be a JSON object")])
+    return value
 
 
 def _get(value: Any, key: str) -> Any:
