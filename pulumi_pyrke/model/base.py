@@ -6,8 +6,11 @@ Pure: pydantic and the standard library only.
 from __future__ import annotations
 
 import functools
+import ipaddress
+import re
 import types
 import typing
+import unicodedata
 from typing import Annotated, Any
 
 from pydantic import (
@@ -43,7 +46,41 @@ class RkeModel(BaseModel):
             raise ValueError(f"{scalar_text(value) or value} is not true or false")
         if kind == "any":
             return plain(value)
+        if kind == "text" and info.field_name not in MULTILINE_FIELDS:
+            _no_control_characters(value)
         return value
+
+
+MULTILINE_FIELDS = frozenset(
+    {"addons", "ca_cert", "cert", "config_file", "customCloudProvider", "custom_ca", "key"}
+    | {"ssh_cert", "ssh_key", "ssh_private_key", "ssh_key_passphrase"}
+)
+"""Text fields that hold files (PEM, YAML, ini): newlines and tabs belong there."""
+
+_FORMAT_CONTROLS = frozenset("\u200b\u200c\u200d\u200e\u200f\u2028\u2029\ufeff") | frozenset(
+    map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+)
+
+
+def _no_control_characters(value: Any, where: str = "") -> None:
+    """Values that reach a host (flags, binds, environment, paths, images) hold no control or
+    bidirectional characters: what a reviewer reads in the plan is what runs."""
+    if isinstance(value, str):
+        value = value.strip()  # the schema strips surrounding whitespace anyway
+        for i, char in enumerate(value):
+            if char in _FORMAT_CONTROLS or unicodedata.category(char) == "Cc":
+                at = f"{where}: " if where else ""
+                raise ValueError(
+                    f"{at}{char!r} (U+{ord(char):04X}) at position {i + 1} is a control "
+                    "character; remove it"
+                )
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_control_characters(k, where or "a key")
+            _no_control_characters(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _no_control_characters(v, f"{where}[{i}]")
 
 
 @functools.cache
@@ -52,8 +89,10 @@ def _field_kind(model: type[BaseModel], name: str) -> str:
     if field is None:
         return ""
     kinds = _kinds(field.annotation)
-    if "model" in kinds or "text" in kinds:
+    if "model" in kinds:
         return ""
+    if kinds == {"text"}:
+        return "text"
     if kinds == {"number"}:
         return "number"
     if kinds == {"bool"}:
@@ -129,3 +168,30 @@ def _check_port(value: int) -> int:
 
 Port = Annotated[int, BeforeValidator(_port), AfterValidator(_check_port)]
 """A TCP port written as a number or a string (RKE's node `port` is a string)."""
+
+
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+_DNS_NAME = re.compile(rf"^(\*\.)?{_DNS_LABEL}(\.{_DNS_LABEL})*$")
+
+
+def check_dns_name(value: str, *, wildcard: bool = False) -> str:
+    """A lowercase DNS name in ASCII (as certificates and Kubernetes want it), or ValueError
+    saying what to write; a name with non-ASCII letters is answered with its IDNA form."""
+    if not value.isascii():
+        try:
+            ascii_form = value.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"{value!r} is not a DNS name") from None
+        raise ValueError(f"{value!r} is not ASCII; write its IDNA form {ascii_form!r}")
+    if len(value) > 253 or not _DNS_NAME.match(value) or (value.startswith("*") and not wildcard):
+        raise ValueError(f"{value!r} is not a DNS name (lowercase letters, digits, '-' and '.')")
+    return value
+
+
+def check_ip_or_dns_name(value: str) -> str:
+    """An IP address or a DNS name (a wildcard allowed), for a certificate SAN."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return check_dns_name(value, wildcard=True)
+    return value

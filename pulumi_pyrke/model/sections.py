@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from pulumi_pyrke.model.base import RkeModel, Text
+from pulumi_pyrke.model.base import RkeModel, Text, check_ip_or_dns_name
 from pulumi_pyrke.model.secret import Secret
 
 NETWORK_PLUGINS = ("aci", "calico", "canal", "flannel", "none", "weave")
@@ -55,6 +55,11 @@ class AuthenticationConfig(RkeModel):
     strategy: Text = "x509"
     sans: list[Text] = Field(default_factory=list)
     webhook: Webhook | None = None
+
+    @field_validator("sans")
+    @classmethod
+    def _sans(cls, value: list[str]) -> list[str]:
+        return [check_ip_or_dns_name(name) for name in value]
 
     @field_validator("strategy")
     @classmethod
@@ -186,6 +191,23 @@ class CloudProviderConfig(RkeModel):
     vsphereCloudProvider: dict[str, Any] | None = None
     harvesterCloudProvider: dict[str, Any] | None = None
     customCloudProvider: Text = ""
+
+    @field_validator("awsCloudProvider", "openstackCloudProvider", "vsphereCloudProvider")
+    @classmethod
+    def _gcfg(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """These render to gcfg (ini) sections: section -> key -> value, or section -> name ->
+        key -> value ([VirtualCenter "10.0.0.1"]); anything deeper has no gcfg form."""
+        for section, body in (value or {}).items():
+            if not isinstance(body, dict):
+                raise ValueError(f"{section}: must be a mapping of settings")
+            named = bool(body) and all(isinstance(v, dict) for v in body.values())
+            for key, item in body.items():
+                inner = item if named else {key: item}
+                for name, setting in inner.items():
+                    if isinstance(setting, dict | list):
+                        where = f"{section}.{key}.{name}" if named else f"{section}.{key}"
+                        raise ValueError(f"{where}: must be a single value (text, number or bool)")
+        return value
 
 
 class ECRCredentialPlugin(RkeModel):

@@ -5,12 +5,15 @@ kubeproxy, with RKE's key spellings and defaults. Pure values, no I/O.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from pydantic import Field, field_validator
 
-from pulumi_pyrke.model.base import RkeModel, Text, TextList
+from pulumi_pyrke.model.base import RkeModel, Text, TextList, check_dns_name
 from pulumi_pyrke.model.secret import Secret
+
+_FLAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 
 
 def check_cidr_list(value: str) -> str:
@@ -30,6 +33,18 @@ def check_cidr_list(value: str) -> str:
     return ",".join(parts)
 
 
+def check_service_range(value: str) -> str:
+    """A service CIDR list with room for the kubernetes service IP (.1) and the DNS IP (.10)."""
+    value = check_cidr_list(value)
+    for part in value.split(","):
+        if ipaddress.ip_network(part).num_addresses < 16:
+            raise ValueError(
+                f"{part!r} is too small: a service range needs at least 16 addresses "
+                "(a /28 or larger) for the kubernetes service IP and the cluster DNS"
+            )
+    return value
+
+
 class BaseService(RkeModel):
     """Fields every service shares (RKE's BaseService)."""
 
@@ -47,7 +62,7 @@ class BaseService(RkeModel):
     @classmethod
     def _flag_names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:
-            if not name or name.startswith("-") or "=" in name or " " in name:
+            if not _FLAG_NAME.match(name):
                 raise ValueError(
                     f"{name!r} is not a flag name; write it without leading dashes, "
                     "e.g. 'max-pods: 250'"
@@ -158,7 +173,22 @@ class KubeAPIService(BaseService):
     @field_validator("service_cluster_ip_range")
     @classmethod
     def _cidr(cls, value: str) -> str:
-        return check_cidr_list(value)
+        return check_service_range(value)
+
+    @field_validator("admission_configuration")
+    @classmethod
+    def _admission(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        plugins = (value or {}).get("plugins")
+        if plugins is None:
+            return value
+        if not isinstance(plugins, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("name"), str) and p["name"] for p in plugins
+        ):
+            raise ValueError(
+                "plugins must be a list of {name, configuration} mappings, as in the "
+                "apiserver's AdmissionConfiguration"
+            )
+        return value
 
     @field_validator("service_node_port_range")
     @classmethod
@@ -185,10 +215,15 @@ class KubeControllerService(BaseService):
     cluster_cidr: Text = "10.42.0.0/16"
     service_cluster_ip_range: Text = "10.43.0.0/16"
 
-    @field_validator("cluster_cidr", "service_cluster_ip_range")
+    @field_validator("cluster_cidr")
     @classmethod
     def _cidr(cls, value: str) -> str:
         return check_cidr_list(value)
+
+    @field_validator("service_cluster_ip_range")
+    @classmethod
+    def _service_range(cls, value: str) -> str:
+        return check_service_range(value)
 
 
 class KubeletService(BaseService):
@@ -199,6 +234,11 @@ class KubeletService(BaseService):
     cluster_dns_server: Text = "10.43.0.10"
     fail_swap_on: bool = False
     generate_serving_certificate: bool = False
+
+    @field_validator("cluster_domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        return check_dns_name(value)
 
     @field_validator("cluster_dns_server")
     @classmethod
