@@ -101,7 +101,7 @@ def _field_kind(model: type[BaseModel], name: str) -> str:
 
 
 def _kinds(annotation: Any) -> set[str]:
-    if annotation is Any:
+    if annotation is Any or getattr(annotation, "__pyrke_opaque__", False):
         return {"any"}
     if annotation is type(None):
         return set()

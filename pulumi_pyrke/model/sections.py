@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_serializer, field_validator
 
 from pulumi_pyrke.model.base import RkeModel, Text, check_ip_or_dns_name
-from pulumi_pyrke.model.secret import Secret
+from pulumi_pyrke.model.secret import MASK, Secret, SecretData, reveal_data
 
 NETWORK_PLUGINS = ("aci", "calico", "canal", "flannel", "none", "weave")
 _PERCENT_OR_INT = re.compile(r"^(\d+)%?$")
@@ -28,9 +28,17 @@ class NetworkConfig(RkeModel):
     calico_network_provider: dict[str, Any] | None = None
     canal_network_provider: dict[str, Any] | None = None
     flannel_network_provider: dict[str, Any] | None = None
-    weave_network_provider: dict[str, Any] | None = None
-    aci_network_provider: dict[str, Any] | None = None
+    weave_network_provider: SecretData | None = None  # its password
+    aci_network_provider: SecretData | None = None  # its token and APIC user key
     enable_br_netfilter: bool = True
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, (_masked_options(value) if name == "options" else value)
+
+    @field_serializer("options")
+    def _options_out(self, value: dict[str, str]) -> dict[str, str]:
+        return _masked_options(value)
 
     @field_validator("plugin")
     @classmethod
@@ -42,10 +50,18 @@ class NetworkConfig(RkeModel):
         return value
 
 
+SECRET_OPTIONS = frozenset({"WeavePassword", "aci_token", "aci_apic_user_key"})
+"""network.options whose values are secrets (masked in repr and dumps)."""
+
+
+def _masked_options(options: dict[str, str]) -> dict[str, str]:
+    return {k: (MASK if k in SECRET_OPTIONS else v) for k, v in options.items()}
+
+
 class Webhook(RkeModel):
     """authentication.webhook."""
 
-    config_file: Text = ""
+    config_file: Secret | None = None  # a kubeconfig, often with a token
     cache_timeout: Text = "5s"
 
 
@@ -185,19 +201,19 @@ class CloudProviderConfig(RkeModel):
     name: Text = ""
     # the camelCase keys below are RKE's own yaml spellings
     useInstanceMetadataHostname: bool = False
-    awsCloudProvider: dict[str, Any] | None = None
-    azureCloudProvider: dict[str, Any] | None = None
-    openstackCloudProvider: dict[str, Any] | None = None
-    vsphereCloudProvider: dict[str, Any] | None = None
-    harvesterCloudProvider: dict[str, Any] | None = None
-    customCloudProvider: Text = ""
+    awsCloudProvider: SecretData | None = None
+    azureCloudProvider: SecretData | None = None
+    openstackCloudProvider: SecretData | None = None
+    vsphereCloudProvider: SecretData | None = None
+    harvesterCloudProvider: SecretData | None = None
+    customCloudProvider: Secret | None = None
 
     @field_validator("awsCloudProvider", "openstackCloudProvider", "vsphereCloudProvider")
     @classmethod
-    def _gcfg(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _gcfg(cls, value: SecretData | None) -> SecretData | None:
         """These render to gcfg (ini) sections: section -> key -> value, or section -> name ->
         key -> value ([VirtualCenter "10.0.0.1"]); anything deeper has no gcfg form."""
-        for section, body in (value or {}).items():
+        for section, body in reveal_data(value).items():
             if not isinstance(body, dict):
                 raise ValueError(f"{section}: must be a mapping of settings")
             named = bool(body) and all(isinstance(v, dict) for v in body.values())

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from pulumi_pyrke.model.base import RkeModel, Text, TextList, check_dns_name
-from pulumi_pyrke.model.secret import Secret
+from pulumi_pyrke.model.secret import Secret, SecretData
 
 _FLAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 
@@ -147,7 +147,7 @@ class SecretsEncryptionConfig(RkeModel):
     """services.kube-api.secrets_encryption_config."""
 
     enabled: bool = False
-    custom_config: dict[str, Any] | None = None
+    custom_config: SecretData | None = None  # an EncryptionConfiguration, keys included
 
 
 class EventRateLimit(RkeModel):
