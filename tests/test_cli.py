@@ -73,7 +73,7 @@ def test_plan_with_facts(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     assert "--root-dir=/opt/rke/var/lib/kubelet" in kubelet["args"]
     facts.write_text(json.dumps({"10.0.0.21": {"colour": "blue"}}))
     code, out, _ = run(capsys, "plan", "-c", str(EXAMPLE), "--facts", str(facts))
-    assert code == 1 and out.startswith("facts.10.0.0.21.colour: unknown fact")
+    assert code == 1 and out.startswith("facts[10.0.0.21].colour: unknown fact")
     facts.write_text("{not json")
     assert run(capsys, "plan", "-c", str(EXAMPLE), "--facts", str(facts))[0] == 2
 
@@ -118,8 +118,9 @@ def test_plan_rejects_a_broken_state(capsys: pytest.CaptureFixture[str], tmp_pat
     state.write_text(
         json.dumps({"currentState": {"certificatesBundle": {"kube-ca": {"certificatePEM": "x"}}}})
     )
-    code, _, err = run(capsys, "plan", "-c", str(EXAMPLE), "--state", str(state))
-    assert code == 1 and "kube-ca" in err and "keyPEM" in err
+    code, out, err = run(capsys, "plan", "-c", str(EXAMPLE), "--state", str(state))
+    assert code == 1 and err.startswith(f"{state}: 1 problem")
+    assert "kube-ca" in out and "keyPEM" in out
 
 
 def test_console_script_is_installed() -> None:

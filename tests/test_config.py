@@ -149,7 +149,7 @@ def test_yaml_syntax_error_names_the_line() -> None:
 
 
 def test_not_a_mapping() -> None:
-    assert _errors("- a\n- b\n") == ["cluster.yml must be a mapping of keys"]
+    assert _errors("- a\n- b\n") == ["cluster.yml: must be a mapping of keys"]
 
 
 def test_secrets_stay_out_of_errors_and_repr() -> None:
@@ -218,7 +218,7 @@ def test_version_of_a_supported_minor_is_suggested() -> None:
 
 def test_addons_must_be_kubernetes_yaml() -> None:
     bad = dict(MINIMAL, addons="a: [b")
-    with pytest.raises(ConfigError, match="addons: is not valid YAML at line 1"):
+    with pytest.raises(ConfigError, match="addons: is not valid YAML: line "):
         parse_cluster_config(bad)
     good = dict(MINIMAL, addons="---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")
     assert parse_cluster_config(good).config.addons

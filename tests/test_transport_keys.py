@@ -189,3 +189,46 @@ def test_bad_host_keys_name_the_field(text: str, expected: str) -> None:
     assert problem.message.startswith(expected)
     with pytest.raises(ConfigError):
         parse_host_key(text)
+
+
+def test_a_plain_public_key_is_not_a_certificate(keys: dict[str, Path]) -> None:
+    public = keys["ed25519"].with_name("ed25519.pub").read_text()
+    with pytest.raises(ConfigError, match="ssh_cert: a public key, not a certificate") as info:
+        load_private_key(path=str(keys["ed25519"]), certificate=public)
+    assert public.split()[1] not in str(info.value)
+
+
+def test_a_certificate_of_another_key_of_the_same_type_is_refused(
+    keys: dict[str, Path], tmp_path: Path
+) -> None:
+    other = keygen(tmp_path / "other", "-t", "ed25519", "-N", "")
+    cert = keys["ed25519"].with_name("ed25519-cert.pub").read_text()
+    with pytest.raises(ConfigError, match="certifies another key"):
+        load_private_key(path=str(other), certificate=cert)
+
+
+def test_certificate_errors_never_echo_the_file(keys: dict[str, Path], tmp_path: Path) -> None:
+    secretish = "ssh-ed25519-cert-v01@openssh.com " + "QUJD" * 30 + " top-secret-comment"
+    with pytest.raises(ConfigError) as info:
+        load_private_key(path=str(keys["ed25519"]), certificate=secretish)
+    assert "QUJD" not in str(info.value) and "top-secret" not in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load_private_key(path=str(keys["ed25519"]), certificate="just-one-field-SECRET")
+    assert "SECRET" not in str(info.value)
+
+
+def test_key_and_certificate_files_are_read_bounded(tmp_path: Path) -> None:
+    import os
+
+    from pulumi_pyrke.transport.keys import read_certificate
+
+    with pytest.raises(ConfigError, match="ssh_key_path: /dev/zero is a device, not a regular"):
+        load_private_key(path="/dev/zero")
+    fifo = tmp_path / "cert.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match=r"bastion.ssh_cert_path: .* is a FIFO"):
+        read_certificate(None, str(fifo), field_prefix="bastion.")
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (1024 * 1024 + 1))
+    with pytest.raises(ConfigError, match="over the 1 MB limit"):
+        load_private_key(path=str(big))

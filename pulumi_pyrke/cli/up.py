@@ -16,12 +16,13 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from pulumi_pyrke import files
 from pulumi_pyrke.cli.hosts import default_known_hosts, node_target
 from pulumi_pyrke.deadline import Deadline
 from pulumi_pyrke.engine.cluster import apply_config, close_all, open_hosts
 from pulumi_pyrke.engine.pool import HostEvent
 from pulumi_pyrke.engine.remove import remove
-from pulumi_pyrke.errors import PyrkeError
+from pulumi_pyrke.errors import ConfigError, PyrkeError
 from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.load import LoadedConfig
 from pulumi_pyrke.plan import ClusterState, plan_cluster
@@ -169,14 +170,18 @@ def _sockets(config: ClusterConfig) -> dict[str, str]:
 
 
 def _local_state(path: Path) -> ClusterState | None:
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = json.loads(files.read_text(str(path), field="--state"))
+    except ConfigError as exc:  # not a regular file, too large, not UTF-8
+        raise PyrkeError(f"[state] {exc}; restore it or move it away") from None
+    except (ValueError, RecursionError) as exc:
         raise PyrkeError(
             f"[state] {path} cannot be read as JSON ({exc}); restore it or move it away"
         ) from None
+    if not isinstance(data, dict):
+        raise PyrkeError(f"[state] {path} must hold a JSON object; restore it or move it away")
     return state_from_rkestate(data) if is_rkestate(data) else ClusterState.from_dict(data)
 
 

@@ -57,22 +57,22 @@ class ClusterConfig(RkeModel):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     authentication: AuthenticationConfig = Field(default_factory=AuthenticationConfig)
     authorization: AuthorizationConfig = Field(default_factory=AuthorizationConfig)
-    addons: str = ""
-    addons_include: list[str] = Field(default_factory=list)
+    addons: Text = ""
+    addons_include: list[Text] = Field(default_factory=list)
     addon_job_timeout: int = Field(default=45, ge=1)
     system_images: dict[ImageKey, Text] = Field(default_factory=dict)
-    ssh_key_path: str = "~/.ssh/id_rsa"
-    ssh_cert_path: str = ""
+    ssh_key_path: Text = "~/.ssh/id_rsa"
+    ssh_cert_path: Text = ""
     ssh_agent_auth: bool = False
     ignore_docker_version: bool | None = None
     enable_cri_dockerd: bool | None = None
-    kubernetes_version: str = ""
+    kubernetes_version: Text = ""
     private_registries: list[PrivateRegistry] = Field(default_factory=list)
     ingress: IngressConfig = Field(default_factory=IngressConfig)
-    cluster_name: str = "local"
+    cluster_name: Text = "local"
     cloud_provider: CloudProviderConfig | None = None
-    prefix_path: str = ""
-    win_prefix_path: str = ""
+    prefix_path: Text = ""
+    win_prefix_path: Text = ""
     bastion_host: Bastion | None = None
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     dns: DNSConfig | None = None
@@ -80,8 +80,8 @@ class ClusterConfig(RkeModel):
     rotate_certificates: RotateCertificates | None = None
     rotate_encryption_key: bool = False
     upgrade_strategy: UpgradeStrategy = Field(default_factory=UpgradeStrategy)
-    cri_dockerd_stream_server_address: str = ""
-    cri_dockerd_stream_server_port: str = ""
+    cri_dockerd_stream_server_address: Text = ""
+    cri_dockerd_stream_server_port: Text = ""
 
     def role_nodes(self, role: Literal["etcd", "controlplane", "worker"]) -> list[NodeSpec]:
         """Nodes carrying `role`, in config order (RKE keeps CP[0] = first controlplane in config)."""

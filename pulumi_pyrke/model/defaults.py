@@ -11,6 +11,7 @@ from typing import Any
 from pulumi_pyrke import versions
 from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.node import Bastion, NodeSpec
+from pulumi_pyrke.model.secret import reveal_data
 from pulumi_pyrke.model.sections import DNSConfig, NetworkConfig
 from pulumi_pyrke.model.services import AuditLog, Services
 
@@ -139,7 +140,7 @@ def _service_defaults(services: Services) -> Services:
 def _network_defaults(network: NetworkConfig) -> NetworkConfig:
     options = dict(NETWORK_OPTION_DEFAULTS.get(network.plugin, {}))
     for block, key, option in _PROVIDER_ALIASES:
-        value = (getattr(network, block) or {}).get(key)
+        value = reveal_data(getattr(network, block)).get(key)
         if value:
             options[option] = str(value)
     options.update(network.options)

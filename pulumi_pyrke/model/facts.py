@@ -42,28 +42,56 @@ class NodeFacts:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, path: str = "facts") -> NodeFacts:
-        """Build facts from a JSON-like mapping (as stored in golden cases and state)."""
+        """Build facts from a JSON-like mapping (as stored in golden cases and state); every
+        value of the wrong shape is a Problem naming its path."""
+        if not isinstance(data, Mapping):
+            raise ConfigError([Problem(path=path, message="must be a mapping of facts")])
         known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(
-                Problem(
-                    path=f"{path}.{k}", message=f"unknown fact; known: {', '.join(sorted(known))}"
+        problems = [
+            Problem(path=f"{path}.{k}", message=f"unknown fact; known: {', '.join(sorted(known))}")
+            for k in sorted(set(data) - known, key=str)
+        ]
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in known or name == "containers":
+                continue
+            want = int if cls.__dataclass_fields__[name].type == "int" else str
+            if type(value) is not want or (isinstance(value, int) and value < 0):
+                kind = "a whole number, 0 or more" if want is int else "a string"
+                problems.append(Problem(path=f"{path}.{name}", message=f"must be {kind}"))
+            values[name] = value
+        containers = data.get("containers", [])
+        if not isinstance(containers, list):
+            problems.append(Problem(path=f"{path}.containers", message="must be a list"))
+            containers = []
+        parsed = []
+        for i, c in enumerate(containers):
+            where = f"{path}.containers[{i}]"
+            if not isinstance(c, Mapping) or not isinstance(c.get("name"), str):
+                problems.append(
+                    Problem(path=where, message="must be a mapping with a name (a string)")
                 )
-                for k in unknown
+                continue
+            labels = c.get("labels", {})
+            texts = [c.get("image", ""), c.get("state", "running")]
+            if not isinstance(labels, Mapping) or not all(
+                isinstance(v, str) for v in [*labels.values(), *texts]
+            ):
+                problems.append(
+                    Problem(path=where, message="image, state and labels must hold strings")
+                )
+                continue
+            parsed.append(
+                ContainerFacts(
+                    name=c["name"],
+                    image=texts[0],
+                    state=texts[1],
+                    labels=tuple(sorted((str(k), v) for k, v in labels.items())),
+                )
             )
-        values = dict(data)
-        values["containers"] = tuple(
-            ContainerFacts(
-                name=str(c["name"]),
-                image=str(c.get("image", "")),
-                state=str(c.get("state", "running")),
-                labels=tuple(
-                    sorted((str(k), str(v)) for k, v in dict(c.get("labels", {})).items())
-                ),
-            )
-            for c in data.get("containers", ())
-        )
+        if problems:
+            raise ConfigError(problems)
+        values["containers"] = tuple(parsed)
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,3 +102,20 @@ class NodeFacts:
             for c in self.containers
         ]
         return out
+
+
+def facts_from_json(data: Any) -> dict[str, NodeFacts]:
+    """Facts by node address from a parsed facts file (`pyrke hosts -o json`); ConfigError
+    naming every value of the wrong shape as ``facts[ADDRESS].field``."""
+    if not isinstance(data, Mapping):
+        raise ConfigError([Problem(path="facts", message="must map node addresses to facts")])
+    problems: list[Problem] = []
+    out: dict[str, NodeFacts] = {}
+    for address, value in data.items():
+        try:
+            out[str(address)] = NodeFacts.from_dict(value, path=f"facts[{address}]")
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    return out

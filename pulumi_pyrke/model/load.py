@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from pulumi_pyrke.errors import ConfigError, Problem
@@ -18,6 +17,7 @@ from pulumi_pyrke.model.defaults import apply_defaults
 from pulumi_pyrke.model.node import RKE_SPELLINGS
 from pulumi_pyrke.model.problems import clean_loc, path_of, problem_from, sort_problems
 from pulumi_pyrke.model.validate import check_config
+from pulumi_pyrke.model.yamldoc import MAX_BYTES, Limits, parse_yaml
 
 _MAX_PRUNE_ROUNDS = 8
 
@@ -30,19 +30,17 @@ class LoadedConfig:
     warnings: tuple[Problem, ...] = ()
 
 
-def load_cluster_yml(text: str) -> LoadedConfig:
-    """Parse cluster.yml text; raise ConfigError listing every problem, or return the config."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "is not valid YAML"
-        raise ConfigError([Problem(path="", message=f"cluster.yml{where}: {problem}")]) from None
+def load_cluster_yml(text: str, *, max_bytes: int = MAX_BYTES) -> LoadedConfig:
+    """Parse cluster.yml text; raise ConfigError listing every problem, or return the config.
+
+    The YAML is read through model/yamldoc.py: bounded in size (``max_bytes``), alias
+    expansion and depth, duplicate keys refused, scalars kept as written for text fields.
+    """
+    data = parse_yaml(text, source="cluster.yml", limits=Limits(max_bytes=max_bytes))
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError([Problem(path="", message="cluster.yml must be a mapping of keys")])
+        raise ConfigError([Problem(path="cluster.yml", message="must be a mapping of keys")])
     return parse_cluster_config(data)
 
 

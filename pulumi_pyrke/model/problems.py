@@ -63,7 +63,7 @@ def problem_from(err: Mapping[str, Any], root: type[BaseModel], *, rke: bool = F
     path = format_path(where.display, mapping_keys=where.mapping_keys)
     kind = err["type"]
     hint = (where.field.description or "") if where.field is not None else ""
-    if kind == "extra_forbidden":
+    if kind == "extra_forbidden" and loc:
         return Problem(path=path, message=_unknown_key(str(loc[-1]), where.parent, rke=rke))
     if kind == "missing":
         return Problem(path=path, message=f"is required; {hint}" if hint else "is required")
@@ -94,7 +94,8 @@ def path_of(loc: Iterable[Any], root: type[BaseModel], *, rke: bool = False) -> 
 
 def clean_loc(loc: Iterable[Any]) -> tuple[Any, ...]:
     """A pydantic error location without its markers ('[key]', 'function-after[...]')."""
-    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.endswith("]"))))
+    # a user's key may hold a bracket ('[' or 'kube[api'); pydantic's markers open and close one
+    return tuple(p for p in loc if not (isinstance(p, str) and "[" in p and p.endswith("]")))
 
 
 def format_path(loc: Iterable[Any], *, mapping_keys: Iterable[int] = ()) -> str:

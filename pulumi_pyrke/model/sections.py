@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_serializer, field_validator
 
-from pulumi_pyrke.model.base import RkeModel, Text
-from pulumi_pyrke.model.secret import Secret
+from pulumi_pyrke.model.base import RkeModel, Text, check_ip_or_dns_name
+from pulumi_pyrke.model.secret import MASK, Secret, SecretData, reveal_data
 
 NETWORK_PLUGINS = ("aci", "calico", "canal", "flannel", "none", "weave")
 _PERCENT_OR_INT = re.compile(r"^(\d+)%?$")
@@ -19,7 +19,7 @@ _PERCENT_OR_INT = re.compile(r"^(\d+)%?$")
 class NetworkConfig(RkeModel):
     """network: the CNI plugin and its options."""
 
-    plugin: str = "canal"
+    plugin: Text = "canal"
     options: dict[str, Text] = Field(default_factory=dict)
     mtu: int = Field(default=0, ge=0, le=9000)
     node_selector: dict[str, Text] = Field(default_factory=dict)
@@ -28,9 +28,17 @@ class NetworkConfig(RkeModel):
     calico_network_provider: dict[str, Any] | None = None
     canal_network_provider: dict[str, Any] | None = None
     flannel_network_provider: dict[str, Any] | None = None
-    weave_network_provider: dict[str, Any] | None = None
-    aci_network_provider: dict[str, Any] | None = None
+    weave_network_provider: SecretData | None = None  # its password
+    aci_network_provider: SecretData | None = None  # its token and APIC user key
     enable_br_netfilter: bool = True
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, (_masked_options(value) if name == "options" else value)
+
+    @field_serializer("options")
+    def _options_out(self, value: dict[str, str]) -> dict[str, str]:
+        return _masked_options(value)
 
     @field_validator("plugin")
     @classmethod
@@ -42,19 +50,32 @@ class NetworkConfig(RkeModel):
         return value
 
 
+SECRET_OPTIONS = frozenset({"WeavePassword", "aci_token", "aci_apic_user_key"})
+"""network.options whose values are secrets (masked in repr and dumps)."""
+
+
+def _masked_options(options: dict[str, str]) -> dict[str, str]:
+    return {k: (MASK if k in SECRET_OPTIONS else v) for k, v in options.items()}
+
+
 class Webhook(RkeModel):
     """authentication.webhook."""
 
-    config_file: str = ""
-    cache_timeout: str = "5s"
+    config_file: Secret | None = None  # a kubeconfig, often with a token
+    cache_timeout: Text = "5s"
 
 
 class AuthenticationConfig(RkeModel):
     """authentication: x509 always, webhook optionally; extra SANs for the apiserver cert."""
 
-    strategy: str = "x509"
-    sans: list[str] = Field(default_factory=list)
+    strategy: Text = "x509"
+    sans: list[Text] = Field(default_factory=list)
     webhook: Webhook | None = None
+
+    @field_validator("sans")
+    @classmethod
+    def _sans(cls, value: list[str]) -> list[str]:
+        return [check_ip_or_dns_name(name) for name in value]
 
     @field_validator("strategy")
     @classmethod
@@ -89,8 +110,8 @@ class IngressConfig(RkeModel):
     network_mode: Literal["hostNetwork", "hostPort", "none"] = "hostPort"
     tolerations: list[dict[str, Any]] = Field(default_factory=list)
     default_backend: bool = False
-    default_http_backend_priority_class_name: str = ""
-    nginx_ingress_controller_priority_class_name: str = ""
+    default_http_backend_priority_class_name: Text = ""
+    nginx_ingress_controller_priority_class_name: Text = ""
     default_ingress_class: bool = True
 
 
@@ -107,10 +128,10 @@ class LinearAutoscalerParams(RkeModel):
 class NodelocalConfig(RkeModel):
     """dns.nodelocal: NodeLocal DNSCache."""
 
-    ip_address: str = ""
+    ip_address: Text = ""
     update_strategy: dict[str, Any] | None = None
     node_selector: dict[str, Text] = Field(default_factory=dict)
-    node_local_dns_priority_class_name: str = ""
+    node_local_dns_priority_class_name: Text = ""
 
 
 class DNSConfig(RkeModel):
@@ -118,9 +139,9 @@ class DNSConfig(RkeModel):
 
     provider: Literal["coredns", "kube-dns", "none"] = "coredns"
     options: dict[str, Text] = Field(default_factory=dict)
-    upstreamnameservers: list[str] = Field(default_factory=list)
-    reversecidrs: list[str] = Field(default_factory=list)
-    stubdomains: dict[str, list[str]] = Field(default_factory=dict)
+    upstreamnameservers: list[Text] = Field(default_factory=list)
+    reversecidrs: list[Text] = Field(default_factory=list)
+    stubdomains: dict[str, list[Text]] = Field(default_factory=dict)
     node_selector: dict[str, Text] = Field(default_factory=dict)
     tolerations: list[dict[str, Any]] = Field(default_factory=list)
     update_strategy: dict[str, Any] | None = None
@@ -137,7 +158,7 @@ class MonitoringConfig(RkeModel):
     update_strategy: dict[str, Any] | None = None
     replicas: int = Field(default=1, ge=0)
     tolerations: list[dict[str, Any]] = Field(default_factory=list)
-    metrics_server_priority_class_name: str = ""
+    metrics_server_priority_class_name: Text = ""
 
 
 class NodeDrainInput(RkeModel):
@@ -163,8 +184,8 @@ def _max_unavailable(value: Any) -> str:
 class UpgradeStrategy(RkeModel):
     """upgrade_strategy: how many hosts may be down at once during a rolling update."""
 
-    max_unavailable_worker: str = "10%"
-    max_unavailable_controlplane: str = "1"
+    max_unavailable_worker: Text = "10%"
+    max_unavailable_controlplane: Text = "1"
     drain: bool = False
     node_drain_input: NodeDrainInput = Field(default_factory=NodeDrainInput)
 
@@ -177,15 +198,32 @@ class UpgradeStrategy(RkeModel):
 class CloudProviderConfig(RkeModel):
     """cloud_provider: a name plus the provider's own settings (rendered to cloud-config)."""
 
-    name: str = ""
+    name: Text = ""
     # the camelCase keys below are RKE's own yaml spellings
     useInstanceMetadataHostname: bool = False
-    awsCloudProvider: dict[str, Any] | None = None
-    azureCloudProvider: dict[str, Any] | None = None
-    openstackCloudProvider: dict[str, Any] | None = None
-    vsphereCloudProvider: dict[str, Any] | None = None
-    harvesterCloudProvider: dict[str, Any] | None = None
-    customCloudProvider: str = ""
+    awsCloudProvider: SecretData | None = None
+    azureCloudProvider: SecretData | None = None
+    openstackCloudProvider: SecretData | None = None
+    vsphereCloudProvider: SecretData | None = None
+    harvesterCloudProvider: SecretData | None = None
+    customCloudProvider: Secret | None = None
+
+    @field_validator("awsCloudProvider", "openstackCloudProvider", "vsphereCloudProvider")
+    @classmethod
+    def _gcfg(cls, value: SecretData | None) -> SecretData | None:
+        """These render to gcfg (ini) sections: section -> key -> value, or section -> name ->
+        key -> value ([VirtualCenter "10.0.0.1"]); anything deeper has no gcfg form."""
+        for section, body in reveal_data(value).items():
+            if not isinstance(body, dict):
+                raise ValueError(f"{section}: must be a mapping of settings")
+            named = bool(body) and all(isinstance(v, dict) for v in body.values())
+            for key, item in body.items():
+                inner = item if named else {key: item}
+                for name, setting in inner.items():
+                    if isinstance(setting, dict | list):
+                        where = f"{section}.{key}.{name}" if named else f"{section}.{key}"
+                        raise ValueError(f"{where}: must be a single value (text, number or bool)")
+        return value
 
 
 class ECRCredentialPlugin(RkeModel):
@@ -199,8 +237,8 @@ class ECRCredentialPlugin(RkeModel):
 class PrivateRegistry(RkeModel):
     """private_registries[]: where images come from, with credentials."""
 
-    url: str = "docker.io"
-    user: str = ""
+    url: Text = "docker.io"
+    user: Text = ""
     password: Secret | None = None
     is_default: bool = False
     ecr_credential_plugin: ECRCredentialPlugin | None = None
@@ -210,7 +248,7 @@ class RestoreConfig(RkeModel):
     """restore: Rancher-driven snapshot restore."""
 
     restore: bool = False
-    snapshot_name: str = ""
+    snapshot_name: Text = ""
 
 
 class RotateCertificates(RkeModel):

@@ -5,12 +5,15 @@ kubeproxy, with RKE's key spellings and defaults. Pure values, no I/O.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from pydantic import Field, field_validator
 
-from pulumi_pyrke.model.base import RkeModel, Text, TextList
-from pulumi_pyrke.model.secret import Secret
+from pulumi_pyrke.model.base import RkeModel, Text, TextList, check_dns_name
+from pulumi_pyrke.model.secret import Secret, SecretData
+
+_FLAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 
 
 def check_cidr_list(value: str) -> str:
@@ -30,24 +33,36 @@ def check_cidr_list(value: str) -> str:
     return ",".join(parts)
 
 
+def check_service_range(value: str) -> str:
+    """A service CIDR list with room for the kubernetes service IP (.1) and the DNS IP (.10)."""
+    value = check_cidr_list(value)
+    for part in value.split(","):
+        if ipaddress.ip_network(part).num_addresses < 16:
+            raise ValueError(
+                f"{part!r} is too small: a service range needs at least 16 addresses "
+                "(a /28 or larger) for the kubernetes service IP and the cluster DNS"
+            )
+    return value
+
+
 class BaseService(RkeModel):
     """Fields every service shares (RKE's BaseService)."""
 
-    image: str = ""
+    image: Text = ""
     extra_args: dict[str, Text] = Field(default_factory=dict)
     extra_args_array: dict[str, TextList] = Field(default_factory=dict)
-    extra_binds: list[str] = Field(default_factory=list)
-    extra_env: list[str] = Field(default_factory=list)
+    extra_binds: list[Text] = Field(default_factory=list)
+    extra_env: list[Text] = Field(default_factory=list)
     win_extra_args: dict[str, Text] = Field(default_factory=dict)
     win_extra_args_array: dict[str, TextList] = Field(default_factory=dict)
-    win_extra_binds: list[str] = Field(default_factory=list)
-    win_extra_env: list[str] = Field(default_factory=list)
+    win_extra_binds: list[Text] = Field(default_factory=list)
+    win_extra_env: list[Text] = Field(default_factory=list)
 
     @field_validator("extra_args", "extra_args_array", "win_extra_args", "win_extra_args_array")
     @classmethod
     def _flag_names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:
-            if not name or name.startswith("-") or "=" in name or " " in name:
+            if not _FLAG_NAME.match(name):
                 raise ValueError(
                     f"{name!r} is not a flag name; write it without leading dashes, "
                     "e.g. 'max-pods: 250'"
@@ -76,11 +91,11 @@ class S3BackupConfig(RkeModel):
 
     access_key: Secret | None = None
     secret_key: Secret | None = None
-    bucket_name: str = ""
-    region: str = ""
-    endpoint: str = "s3.amazonaws.com"
-    custom_ca: str = ""
-    folder: str = ""
+    bucket_name: Text = ""
+    region: Text = ""
+    endpoint: Text = "s3.amazonaws.com"
+    custom_ca: Text = ""
+    folder: Text = ""
 
 
 class BackupConfig(RkeModel):
@@ -97,16 +112,16 @@ class BackupConfig(RkeModel):
 class EtcdService(BaseService):
     """services.etcd."""
 
-    external_urls: list[str] = Field(default_factory=list)
-    ca_cert: str = ""
-    cert: str = ""
+    external_urls: list[Text] = Field(default_factory=list)
+    ca_cert: Text = ""
+    cert: Text = ""
     key: Secret | None = None
-    path: str = ""
+    path: Text = ""
     uid: int = 0
     gid: int = 0
     snapshot: bool | None = None
-    retention: str = "72h"
-    creation: str = "12h"
+    retention: Text = "72h"
+    creation: Text = "12h"
     backup_config: BackupConfig | None = None
 
 
@@ -116,8 +131,8 @@ class AuditLogConfiguration(RkeModel):
     max_age: int = 30
     max_backup: int = 10
     max_size: int = 100
-    path: str = "/var/log/kube-audit/audit-log.json"
-    format: str = "json"
+    path: Text = "/var/log/kube-audit/audit-log.json"
+    format: Text = "json"
     policy: dict[str, Any] | None = None
 
 
@@ -132,7 +147,7 @@ class SecretsEncryptionConfig(RkeModel):
     """services.kube-api.secrets_encryption_config."""
 
     enabled: bool = False
-    custom_config: dict[str, Any] | None = None
+    custom_config: SecretData | None = None  # an EncryptionConfiguration, keys included
 
 
 class EventRateLimit(RkeModel):
@@ -145,10 +160,10 @@ class EventRateLimit(RkeModel):
 class KubeAPIService(BaseService):
     """services.kube-api."""
 
-    service_cluster_ip_range: str = "10.43.0.0/16"
-    service_node_port_range: str = "30000-32767"
+    service_cluster_ip_range: Text = "10.43.0.0/16"
+    service_node_port_range: Text = "30000-32767"
     pod_security_policy: bool = False
-    pod_security_configuration: str = ""
+    pod_security_configuration: Text = ""
     always_pull_images: bool = False
     secrets_encryption_config: SecretsEncryptionConfig | None = None
     audit_log: AuditLog | None = None
@@ -158,7 +173,22 @@ class KubeAPIService(BaseService):
     @field_validator("service_cluster_ip_range")
     @classmethod
     def _cidr(cls, value: str) -> str:
-        return check_cidr_list(value)
+        return check_service_range(value)
+
+    @field_validator("admission_configuration")
+    @classmethod
+    def _admission(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        plugins = (value or {}).get("plugins")
+        if plugins is None:
+            return value
+        if not isinstance(plugins, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("name"), str) and p["name"] for p in plugins
+        ):
+            raise ValueError(
+                "plugins must be a list of {name, configuration} mappings, as in the "
+                "apiserver's AdmissionConfiguration"
+            )
+        return value
 
     @field_validator("service_node_port_range")
     @classmethod
@@ -182,23 +212,33 @@ class KubeAPIService(BaseService):
 class KubeControllerService(BaseService):
     """services.kube-controller."""
 
-    cluster_cidr: str = "10.42.0.0/16"
-    service_cluster_ip_range: str = "10.43.0.0/16"
+    cluster_cidr: Text = "10.42.0.0/16"
+    service_cluster_ip_range: Text = "10.43.0.0/16"
 
-    @field_validator("cluster_cidr", "service_cluster_ip_range")
+    @field_validator("cluster_cidr")
     @classmethod
     def _cidr(cls, value: str) -> str:
         return check_cidr_list(value)
+
+    @field_validator("service_cluster_ip_range")
+    @classmethod
+    def _service_range(cls, value: str) -> str:
+        return check_service_range(value)
 
 
 class KubeletService(BaseService):
     """services.kubelet."""
 
-    cluster_domain: str = "cluster.local"
-    infra_container_image: str = ""
-    cluster_dns_server: str = "10.43.0.10"
+    cluster_domain: Text = "cluster.local"
+    infra_container_image: Text = ""
+    cluster_dns_server: Text = "10.43.0.10"
     fail_swap_on: bool = False
     generate_serving_certificate: bool = False
+
+    @field_validator("cluster_domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        return check_dns_name(value)
 
     @field_validator("cluster_dns_server")
     @classmethod

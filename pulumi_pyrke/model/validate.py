@@ -12,12 +12,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeAlias
 
-import yaml
-
 from pulumi_pyrke import versions
-from pulumi_pyrke.errors import Problem
+from pulumi_pyrke.errors import ConfigError, Problem
 from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.node import ROLES, check_node_name, login_problems
+from pulumi_pyrke.model.yamldoc import parse_yaml_all
 
 Check: TypeAlias = Callable[[ClusterConfig], Iterable[Problem]]
 _CHECKS: list[tuple[tuple[str, ...], Check]] = []
@@ -155,13 +154,11 @@ def _version(c: ClusterConfig) -> Iterator[Problem]:
 @reads("addons")
 def _addons(c: ClusterConfig) -> Iterator[Problem]:
     try:
-        docs = list(yaml.safe_load_all(c.addons)) if c.addons.strip() else []
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        yield Problem(
-            path="addons", message=f"is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
-        )
+        docs = parse_yaml_all(c.addons, source="addons") if c.addons.strip() else []
+    except ConfigError as exc:
+        for problem in exc.problems:
+            inner = "" if problem.path == "addons" else f" (at {problem.path})"
+            yield Problem(path="addons", message=f"is not valid YAML: {problem.message}{inner}")
         return
     for i, doc in enumerate(docs):
         if doc is not None and not (

@@ -13,7 +13,7 @@ import yaml
 
 from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.plan import FileSpec
-from pulumi_pyrke.model.secret import Secret
+from pulumi_pyrke.model.secret import Secret, reveal_data
 from pulumi_pyrke.plan import names
 
 _WEBHOOK_URL = "http://127.0.0.1:6440/v1/authenticate"
@@ -103,7 +103,7 @@ def encryption_config(config: ClusterConfig, key: Secret | None, key_name: str) 
     if enc is None or not enc.enabled:
         return None
     if enc.custom_config:
-        return Secret(to_yaml(enc.custom_config))
+        return Secret(to_yaml(enc.custom_config.reveal()))
     if key is None:
         return None
     return Secret(
@@ -167,18 +167,19 @@ def cloud_config(config: ClusterConfig) -> Secret | None:
     if cp is None:
         return None
     if cp.customCloudProvider:
-        return Secret(cp.customCloudProvider)
+        return cp.customCloudProvider
     if cp.azureCloudProvider:
-        return Secret(json.dumps(cp.azureCloudProvider, sort_keys=True, indent=2))
-    if cp.harvesterCloudProvider and cp.harvesterCloudProvider.get("cloud_config"):
-        return Secret(str(cp.harvesterCloudProvider["cloud_config"]))
+        return Secret(json.dumps(cp.azureCloudProvider.reveal(), sort_keys=True, indent=2))
+    harvester = reveal_data(cp.harvesterCloudProvider)
+    if harvester.get("cloud_config"):
+        return Secret(str(harvester["cloud_config"]))
     for settings in (cp.awsCloudProvider, cp.openstackCloudProvider, cp.vsphereCloudProvider):
         if settings:
-            return Secret(_ini(settings))
+            return Secret(_ini(settings.reveal()))
     return None
 
 
-def webhook_config(config: ClusterConfig) -> str | None:
+def webhook_config(config: ClusterConfig) -> str | Secret | None:
     """/etc/kubernetes/kube-api-authn-webhook.yaml when the webhook strategy is on."""
     if "webhook" not in config.authentication.strategy:
         return None

@@ -1,6 +1,8 @@
 """Render a ClusterPlan: JSON for machines, text for a reviewer reading a pull request.
 
-Both forms are deterministic and never contain a secret value. Pure.
+Both forms are deterministic and never contain a secret value. The text form escapes every
+character that is not printable (a newline inside a flag shows as \\n, not as a second flag),
+so what a reviewer reads is exactly what runs. Pure.
 """
 
 from __future__ import annotations
@@ -60,7 +62,23 @@ def render_text(plan: ClusterPlan) -> str:
     for node in plan.nodes:
         lines.append("")
         lines.extend(_node_lines(node))
-    return "\n".join(lines) + "\n"
+    return "\n".join(escape(line) for line in lines) + "\n"
+
+
+def escape(text: str) -> str:
+    """``text`` with every non-printable character (newline, tab, escape, bidirectional
+    controls, ...) written as a Python escape, so the line shows exactly what it holds. In a
+    line that needs escapes, backslashes are doubled too, so an escape cannot be faked."""
+    if text.isprintable():
+        return text
+    return "".join(
+        "\\\\"
+        if c == "\\"
+        else c
+        if c.isprintable()
+        else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 def _node_lines(node: HostPlan) -> list[str]:

@@ -9,8 +9,9 @@ from typing import Any
 
 import yaml
 
-from pulumi_pyrke.errors import PKIError
+from pulumi_pyrke.errors import ConfigError, PKIError, Problem
 from pulumi_pyrke.model.secret import Secret
+from pulumi_pyrke.model.yamldoc import parse_yaml
 from pulumi_pyrke.pki import Certificate, CertificateBundle
 from pulumi_pyrke.pki.kubeconfig import cert_path, key_path
 from pulumi_pyrke.plan.state import ClusterState, node_to_dict
@@ -27,12 +28,13 @@ def is_rkestate(data: Mapping[str, Any]) -> bool:
 def state_from_rkestate(data: Mapping[str, Any]) -> ClusterState:
     """The ClusterState an RKE state file describes: what RKE last applied (currentState), or
     what it was about to apply (desiredState) if it never finished."""
-    current = data.get("currentState") or {}
-    desired = data.get("desiredState") or {}
+    current = _mapping(data.get("currentState"), "state.currentState")
+    desired = _mapping(data.get("desiredState"), "state.desiredState")
     has_current = current.get("certificatesBundle") or (
         current and not desired.get("certificatesBundle")
     )
     chosen = current if has_current else desired
+    where = "state.currentState" if has_current else "state.desiredState"
     bundle = chosen.get("certificatesBundle") or {}
     if not isinstance(bundle, Mapping):
         raise PKIError("[certificates] RKE state: certificatesBundle must be a mapping")
@@ -49,11 +51,16 @@ def state_from_rkestate(data: Mapping[str, Any]) -> ClusterState:
         certificates.append(
             Certificate.from_pem(name=name, cert_pem=str(cert), key_pem=Secret(str(key)))
         )
-    config = chosen.get("rkeConfig") or {}
+    config = _mapping(chosen.get("rkeConfig"), f"{where}.rkeConfig")
+    nodes = config.get("nodes") or []
+    if not isinstance(nodes, list):
+        raise ConfigError([Problem(path=f"{where}.rkeConfig.nodes", message="must be a list")])
     members = tuple(
         str(node.get("address"))
-        for node in config.get("nodes") or []
-        if isinstance(node, Mapping) and "etcd" in (node.get("role") or [])
+        for node in nodes
+        if isinstance(node, Mapping)
+        and isinstance(node.get("role"), list)
+        and "etcd" in node["role"]
     )
     key, key_name = _encryption_key(chosen.get("encryptionConfig"))
     known = ClusterState.from_dict({"nodes": chosen.get("pyrkeNodes") or []}).nodes
@@ -71,16 +78,17 @@ def _encryption_key(text: Any) -> tuple[Secret | None, str]:
     if not isinstance(text, str) or not text.strip():
         return None, ""
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
+        doc = parse_yaml(text, source="encryptionConfig")
+    except ConfigError as exc:
         raise PKIError(
-            "[certificates] RKE state: encryptionConfig is not valid YAML; restore the state file"
+            f"[certificates] RKE state: encryptionConfig is not valid YAML ({exc}); restore the "
+            "state file"
         ) from None
-    for resource in (doc or {}).get("resources") or []:
-        for provider in resource.get("providers") or []:
-            for key in (provider.get("aescbc") or {}).get("keys") or []:
-                if key.get("secret"):
-                    return Secret(str(key["secret"])), str(key.get("name") or "")
+    for resource in _items(_get(doc, "resources")):
+        for provider in _items(_get(resource, "providers")):
+            for key in _items(_get(_get(provider, "aescbc"), "keys")):
+                if _get(key, "secret"):
+                    return Secret(str(key["secret"])), str(_get(key, "name") or "")
     return None, ""
 
 
@@ -135,3 +143,19 @@ def rkestate_from_state(
             sort_keys=False,
         )
     return {"desiredState": current, "currentState": current}
+
+
+def _mapping(value: Any, path: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError([Problem(path=path, message="must be a JSON object")])
+    return value
+
+
+def _get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, Mapping) else None
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

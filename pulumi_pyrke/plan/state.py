@@ -55,11 +55,15 @@ class ClusterState:
         nodes = data.get("nodes") or []
         if not isinstance(nodes, list):
             raise ConfigError([Problem(path="state.nodes", message="must be a list of nodes")])
+        name = data.get("encryption_key_name") or "key-pyrke"
+        for field, value in (("encryption_key", key or ""), ("encryption_key_name", name)):
+            if not isinstance(value, str):
+                raise ConfigError([Problem(path=f"state.{field}", message="must be a string")])
         return cls(
             nodes=tuple(_node(n, i) for i, n in enumerate(nodes)),
             certificates=CertificateBundle.from_state(certs) if certs else None,
-            encryption_key=Secret(str(key)) if key else None,
-            encryption_key_name=str(data.get("encryption_key_name") or "key-pyrke"),
+            encryption_key=Secret(key) if key else None,
+            encryption_key_name=name,
             etcd_members=tuple(members),
         )
 

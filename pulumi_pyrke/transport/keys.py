@@ -11,12 +11,12 @@ import binascii
 import hashlib
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from pulumi_pyrke import files
 from pulumi_pyrke.errors import ConfigError, Problem
 from pulumi_pyrke.model.secret import Secret
 
@@ -99,12 +99,7 @@ def load_private_key(
     if text is not None:
         data = text.reveal().encode()
     elif path is not None:
-        try:
-            data = Path(path).expanduser().read_bytes()
-        except OSError as exc:
-            raise ConfigError(
-                [Problem(path=field, message=f"cannot read {path}: {exc.strerror}")]
-            ) from None
+        data = files.read_bytes(path, field=field, max_bytes=files.MAX_KEY_BYTES)
     else:
         raise ConfigError([Problem(path=field, message="no private key given")])
     password = passphrase.reveal().encode() if passphrase is not None else None
@@ -112,18 +107,55 @@ def load_private_key(
         data, password, field=field, passphrase_field=f"{field_prefix}ssh_key_passphrase"
     )
     if certificate:
-        try:
-            key.load_certificate(certificate.strip())
-        except (ValueError, paramiko.SSHException) as exc:
+        problem = _certificate_problem(key, certificate)
+        if problem:
             raise ConfigError(
                 [
                     Problem(
                         path=f"{field_prefix}ssh_cert",
-                        message=f"not an OpenSSH user certificate for this {key.get_name()} key ({exc})",
+                        message=f"{problem}; give the OpenSSH user certificate of this "
+                        f"{key.get_name()} key (the *-cert.pub file ssh-keygen -s writes)",
                     )
                 ]
-            ) from None
+            )
     return key
+
+
+_CERT_SUFFIX = "-cert-v01@openssh.com"
+
+
+def _certificate_problem(key: paramiko.PKey, certificate: str) -> str | None:
+    """Why ``certificate`` is not a user certificate of ``key`` (None when it is). The text
+    of the certificate never appears in the answer."""
+    parts = certificate.split()
+    if len(parts) < 2:
+        return "not an OpenSSH certificate line ('<type>-cert-v01@openssh.com <base64>')"
+    if not parts[0].endswith(_CERT_SUFFIX):
+        return (
+            "a public key, not a certificate"
+            if parts[0] in HOST_KEY_TYPES
+            else ("not an OpenSSH certificate (its type does not end in -cert-v01@openssh.com)")
+        )
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+        cert = paramiko.Message(blob)
+        cert_type = cert.get_text()
+        cert.get_binary()  # the nonce; the certified public key follows it
+        certified = blob[cert.packet.tell() :]
+        own = paramiko.Message(key.asbytes())
+        own.get_text()
+        public = key.asbytes()[own.packet.tell() :]
+    except (binascii.Error, ValueError, paramiko.SSHException, UnicodeDecodeError):
+        return "not an OpenSSH certificate (its base64 does not decode)"
+    if cert_type != parts[0] or not cert_type.startswith(key.get_name()):
+        return f"a {cert_type.removesuffix(_CERT_SUFFIX) or 'broken'} certificate, not one for this key type"
+    if not certified.startswith(public):
+        return "certifies another key"
+    try:
+        key.load_certificate(" ".join(parts[:2]))
+    except (ValueError, paramiko.SSHException):
+        return "not an OpenSSH certificate paramiko can read"
+    return None
 
 
 def _decode_private_key(
@@ -205,18 +237,9 @@ def read_certificate(text: str | None, path: str | None, *, field_prefix: str = 
         return text
     if not path:
         return None
-    try:
-        return Path(path).expanduser().read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            [
-                Problem(
-                    path=f"{field_prefix}ssh_cert_path",
-                    message=f"cannot read {path}: {exc.strerror}; "
-                    "give the path of an OpenSSH certificate file (*-cert.pub)",
-                )
-            ]
-        ) from None
+    return files.read_text(
+        path, field=f"{field_prefix}ssh_cert_path", max_bytes=files.MAX_KEY_BYTES
+    )
 
 
 def key_problems(

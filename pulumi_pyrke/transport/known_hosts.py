@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pulumi_pyrke import files
 from pulumi_pyrke.transport.keys import host_key_problem
 
 
@@ -29,10 +30,11 @@ class KnownHosts:
     def load(cls, path: str | Path) -> KnownHosts:
         """Read ``path`` (a missing file is an empty store); malformed lines are skipped."""
         store = cls(path=Path(path))
-        try:
-            text = store.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not os.path.lexists(store.path):
             return store
+        text = files.read_text(
+            str(store.path), field="known_hosts", max_bytes=files.MAX_KEY_BYTES * 16
+        )
         for line in text.splitlines():
             parts = line.split()
             if len(parts) >= 3 and not line.startswith("#"):
