@@ -69,6 +69,7 @@ class Tools:
     image: str
     docker_socket: str = "/var/run/docker.sock"
     cert_mounts: tuple[str, ...] = ()  # host directories a probe needs (the certificates)
+    timeout: float = 120.0  # the longest one tool container may take, unless a call says less
 
     def run(
         self,
@@ -77,7 +78,7 @@ class Tools:
         mounts: Iterable[str] = (),
         stdin: bytes | None = None,
         read_only: bool = True,
-        timeout: float = 120.0,
+        timeout: float | None = None,
     ) -> CommandResult:
         """Run ``script`` (sh) in a tool container on the host network, each host directory
         of ``mounts`` seen under /host; returns what it printed."""
@@ -99,9 +100,11 @@ class Tools:
                 shlex.quote(script),
             ]
         )
-        return self.shell.run(command, stdin=stdin, timeout=timeout)
+        return self.shell.run(
+            command, stdin=stdin, timeout=min(timeout or self.timeout, self.timeout)
+        )
 
-    def digests(self, paths: Sequence[str], *, timeout: float = 120.0) -> dict[str, str]:
+    def digests(self, paths: Sequence[str], *, timeout: float | None = None) -> dict[str, str]:
         """sha256 of each host file in ``paths`` that exists ("sha256:<hex>"), by path."""
         if not paths:
             return {}
@@ -119,7 +122,9 @@ class Tools:
                 found[path[len(HOST_ROOT) :]] = "sha256:" + digest.strip()
         return found
 
-    def write(self, files: Mapping[str, tuple[bytes, int]], *, timeout: float = 300.0) -> None:
+    def write(
+        self, files: Mapping[str, tuple[bytes, int]], *, timeout: float | None = None
+    ) -> None:
         """Write host files (path -> content, mode), owned by root, in one tar stream; each
         directory that holds one is created (mode 0755)."""
         if not files:
@@ -141,7 +146,7 @@ class Tools:
         )
         self._need(result, f"write {len(files)} cluster file(s)")
 
-    def read(self, path: str, *, timeout: float = 60.0) -> bytes | None:
+    def read(self, path: str, *, timeout: float | None = None) -> bytes | None:
         """The content of one host file, or None when it does not exist."""
         inner = shlex.quote(HOST_ROOT + path)
         result = self.run(
@@ -154,7 +159,9 @@ class Tools:
         head, _, body = result.stdout.partition("\n")
         return body.encode() if head == _OK else None
 
-    def probe(self, checks: Sequence[Probe], *, timeout: float = 60.0) -> dict[str, ProbeResult]:
+    def probe(
+        self, checks: Sequence[Probe], *, timeout: float | None = None
+    ) -> dict[str, ProbeResult]:
         """GET every probe's URL from the host (TLS unverified, as RKE's probes; a client
         certificate where the probe names one); one tool container for all of them."""
         lines = []

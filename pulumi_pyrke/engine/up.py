@@ -31,7 +31,13 @@ from pulumi_pyrke.engine.pool import HostPool, HostTask, Listener
 from pulumi_pyrke.engine.ports import DockerHost, HostConnection, RegistryAuth
 from pulumi_pyrke.engine.preflight import HostCheck, check_hosts, read_host
 from pulumi_pyrke.engine.tools import Tools
-from pulumi_pyrke.errors import ConfigError, DeadlineExceeded, DockerError, PyrkeError
+from pulumi_pyrke.errors import (
+    ConfigError,
+    DeadlineExceeded,
+    DockerError,
+    PyrkeError,
+    TransportError,
+)
 from pulumi_pyrke.model.plan import ClusterPlan, ContainerSpec, HostPlan
 from pulumi_pyrke.pki import Certificate
 from pulumi_pyrke.plan import names
@@ -92,6 +98,7 @@ class _Run:
     on_event: Listener | None
     sockets: Mapping[str, str]
     runs: dict[str, HostRun] = field(default_factory=dict)
+    lost: set[str] = field(default_factory=set)  # hosts that stopped answering in this run
 
     def pool(self, plane: str, timeout: float | None = None) -> HostPool:
         return HostPool(
@@ -151,7 +158,10 @@ def _preflight(run: _Run, nodes: Sequence[HostPlan]) -> None:
 
     def look(host: HostPlan, task: HostTask) -> tuple[HostCheck, frozenset[str]]:
         conn = run.hosts[host.address]
-        docker = conn.docker(run.sockets.get(host.address, "/var/run/docker.sock"))
+        # every Docker and tool call is bounded by one host step: a host that stops
+        # answering fails its step instead of holding the run
+        bound = max(10.0, min(120.0, run.options.host_timeout))
+        docker = conn.docker(run.sockets.get(host.address, "/var/run/docker.sock"), timeout=bound)
         run.runs[host.address] = HostRun(
             plan=host,
             docker=docker,
@@ -161,6 +171,7 @@ def _preflight(run: _Run, nodes: Sequence[HostPlan]) -> None:
                 image=run.options.tools_image,
                 docker_socket=run.sockets.get(host.address, "/var/run/docker.sock"),
                 cert_mounts=(names.on_host(host.prefix_path, "/etc/kubernetes/ssl"),),
+                timeout=max(10.0, min(300.0, run.options.host_timeout)),
             ),
             cluster=run.plan.cluster_name,
         )
@@ -292,20 +303,29 @@ def _running_anywhere(run: _Run, hosts: Sequence[HostPlan], plane: str) -> bool:
     return False
 
 
+def _lock_order(nodes: Sequence[HostPlan]) -> list[HostPlan]:
+    """The first control-plane host holds the cluster's lock; the others follow it."""
+    control = [h for h in nodes if "controlplane" in h.roles] or list(nodes)
+    return [control[0], *(h for h in nodes if h is not control[0])]
+
+
 def _lock(run: _Run, nodes: Sequence[HostPlan]) -> None:
-    """Take the lock on every host, in address order; a second run is refused with who holds
-    it and since when. A lock older than ``lock_ttl`` was left by a killed run and is taken."""
+    """Take the cluster's lock: first on the first control-plane host, where a second run is
+    refused with who holds it and since when (a lock older than ``lock_ttl`` was left by a
+    killed run and is taken), then on every other host, where a lock found is a leftover of a
+    run that could not release it (the first host's lock is ours) and is replaced."""
+    order = _lock_order(nodes)
     taken: list[HostPlan] = []
     try:
-        for host in sorted(nodes, key=lambda h: h.address):
-            _take(run.runs[host.address].docker, run, host.address)
+        for index, host in enumerate(order):
+            _take(run.runs[host.address].docker, run, host.address, primary=index == 0)
             taken.append(host)
     except PyrkeError:
         _unlock(run, taken)
         raise
 
 
-def _take(docker: DockerHost, run: _Run, address: str) -> None:
+def _take(docker: DockerHost, run: _Run, address: str, *, primary: bool) -> None:
     now = time.time()
     spec = ContainerSpec(
         name=LOCK,
@@ -330,7 +350,7 @@ def _take(docker: DockerHost, run: _Run, address: str) -> None:
                 continue
             labels = dict(held.labels)
             since = float(labels.get("io.pyrke.lock.since", "0") or 0)
-            if now - since > run.options.lock_ttl:
+            if not primary or now - since > run.options.lock_ttl:
                 docker.remove_container(LOCK, force=True)
                 continue
             raise LockHeld(
@@ -343,9 +363,11 @@ def _take(docker: DockerHost, run: _Run, address: str) -> None:
 
 
 def _unlock(run: _Run, nodes: Sequence[HostPlan]) -> None:
-    for host in nodes:
+    """Release the others first and the first host's lock last; a host that stopped answering
+    keeps its leftover, which the next run replaces."""
+    for host in reversed(_lock_order(nodes) if nodes else []):
         hr = run.runs.get(host.address)
-        if hr is None:
+        if hr is None or host.address in run.lost:
             continue
         try:
             hr.docker.remove_container(LOCK, force=True)
@@ -364,6 +386,9 @@ def _each(
     """Run ``work`` on every host; all failures together in one ApplyError."""
     outcomes = run.pool(plane, timeout).run(hosts, work, name=lambda h: h.address)
     failed = [o for o in outcomes if o.error is not None]
+    run.lost.update(
+        o.host for o in failed if isinstance(o.error, TransportError | DeadlineExceeded)
+    )
     if failed:
         if len(failed) == 1 and failed[0].error is not None:
             raise failed[0].error
