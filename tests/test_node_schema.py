@@ -39,6 +39,8 @@ def cluster_door(**fields: Any) -> dict[str, str]:
 HOSTILE = [
     ("address", "x y"),
     ("address", "-oProxyCommand=touch /tmp/pwned"),
+    ("address", "bücher.example"),
+    ("address", "10.0.0.5\n-oProxyCommand=x"),
     ("internal_address", "10.0.0.5,https://evil.example.com:2379"),
     ("docker_socket", "tcp://10.0.0.9:2375"),
     ("hostname_override", "node_1"),
@@ -144,3 +146,9 @@ def test_a_resource_takes_args_or_keywords() -> None:
         Node("c", adress="10.0.0.7")
     with pytest.raises(TypeError, match="not both"):
         Node("d", NodeArgs(address="10.0.0.8"), address="10.0.0.8")
+
+
+def test_an_internationalised_name_gets_its_idna_form() -> None:
+    assert node_door(address="bücher.example")["address"] == (
+        "'bücher.example' is not ASCII; write its IDNA form 'xn--bcher-kva.example'"
+    )

@@ -45,11 +45,22 @@ def check_address(value: str) -> str:
     try:
         ipaddress.ip_address(value)
     except ValueError:
+        if not value.isascii():
+            raise ValueError(_not_ascii(value)) from None
         if not _DNS_NAME.match(value):
             raise ValueError(
                 f"{value!r} is not an IP address or DNS name; give one like 10.0.0.5 or node1.example.com"
             ) from None
     return value
+
+
+def _not_ascii(value: str) -> str:
+    """The refusal of an internationalised name, with its IDNA (ASCII) form when it has one."""
+    try:
+        ascii_form = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"{value!r} is not an IP address or DNS name; host names are ASCII"
+    return f"{value!r} is not ASCII; write its IDNA form {ascii_form!r}"
 
 
 def check_node_name(value: str) -> str:
