@@ -39,6 +39,7 @@ def test_up_twice_then_remove(
 ) -> None:
     (node,) = node_factory(1)
     images.load(node.name, system_images.values())
+    node.harden_sshd()
     config = tmp_path / "cluster.yml"
     config.write_text(
         yaml.safe_dump(

@@ -97,6 +97,7 @@ def faults(
     nodes = node_factory(2)
     for node in nodes:
         images.load(node.name, system_images.values())
+        node.harden_sshd()  # MaxSessions 10, no forwarding: what a hardened host allows
     yield Faults(nodes, test_keys["ed25519"].private_path.read_text(), system_images)
 
 

@@ -94,6 +94,7 @@ def site(
     nodes = node_factory(3)  # the third joins and leaves as a worker
     for node in nodes:
         images.load(node.name, system_images.values())
+        node.harden_sshd()  # MaxSessions 10, no forwarding: what a hardened host allows
     key = test_keys["ed25519"].private_path.read_text()
     config = parse_cluster_config(
         {
@@ -136,6 +137,13 @@ def _get(applied: Applied, path: str) -> tuple[int, Any]:
             return answer.status, json.loads(
                 answer.read() or b"null"
             ) if "json" in answer.headers.get("Content-Type", "") else answer.read().decode()
+
+
+def test_the_nodes_sshd_is_a_stock_hardened_one(site: Site) -> None:
+    settings = site.nodes[0].exec("/usr/sbin/sshd -T").stdout.decode().lower().splitlines()
+    assert {"maxsessions 10", "allowtcpforwarding no", "allowstreamlocalforwarding no"} <= set(
+        settings
+    )
 
 
 def test_up_from_nothing_then_nothing_changes(site: Site) -> None:

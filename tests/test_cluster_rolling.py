@@ -94,6 +94,7 @@ def rolling(
     nodes = node_factory(2)
     for node in nodes:
         images.load(node.name, system_images.values())
+        node.harden_sshd()  # MaxSessions 10, no forwarding: what a hardened host allows
     site = Rolling(nodes, test_keys["ed25519"].private_path.read_text(), system_images)
     site.apply()
     yield site

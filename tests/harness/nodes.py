@@ -118,6 +118,20 @@ def ensure_image() -> None:
             _image_ready = True
 
 
+HARDENED_SSHD = """\
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UseDNS no
+MaxSessions 10
+AllowTcpForwarding no
+AllowStreamLocalForwarding no
+AllowAgentForwarding no
+X11Forwarding no
+PermitTunnel no
+"""
+
+
 @dataclass(frozen=True)
 class TestNode:
     """One running node: `name` is its container, `address` where its sshd listens (port 22)."""
@@ -188,6 +202,15 @@ class TestNode:
         """Make sshd accept user certificates signed by this CA (TrustedUserCAKeys)."""
         self.exec("nodectl trust-user-ca", input=f"{ca_pubkey_text.strip()}\n".encode())
         wait_ssh(self.address)
+
+    def harden_sshd(self) -> None:
+        """Give the node a stock, hardened sshd: MaxSessions 10 and no forwarding of any kind,
+        as on hosts where nothing but a login is allowed (the image's defaults are generous,
+        for the bastion and fan-out tests)."""
+        self.exec(
+            "cat > /etc/ssh/sshd_config.d/pyrke-test.conf && nodectl sshd-restart",
+            input=HARDENED_SSHD.encode(),
+        )
 
     def sshd_log(self) -> str:
         """The node's sshd log; each "Accepted publickey" line is one SSH connection."""
