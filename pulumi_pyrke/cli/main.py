@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pulumi_pyrke import files
+from pulumi_pyrke.cli import images
 from pulumi_pyrke.cli.up import add_commands, run_remove, run_up
 from pulumi_pyrke.errors import ConfigError, Problem, PyrkeError
 from pulumi_pyrke.model.facts import NodeFacts, facts_from_json
@@ -78,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         "--parallel", type=int, default=10, help="hosts reached at once (default: %(default)s)"
     )
     add_commands(sub)
+    images.add_commands(sub, megabytes=_megabytes, size_help=size_help)
     for name in ("up", "remove"):
         sub.choices[name].add_argument(
             "--max-input-mb", type=_megabytes, default=16, help=size_help
@@ -106,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_up(args, loaded)
         if args.command == "remove":
             return run_remove(args, loaded)
+        if args.command == "images":
+            return images.run_images(args, loaded)
         return _plan(args, loaded)
     except ConfigError as exc:
         count = len(exc.problems)
