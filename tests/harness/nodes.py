@@ -1,7 +1,7 @@
 """Real test nodes: Docker-in-Docker containers, each with its own address, sshd and dockerd.
 
 Used by pytest (through harness.fixtures) and by hand:
-`python3 tests/harness/nodes.py up 3` / `... down`. Starting and removing goes through
+`python3 tests/harness/nodes.py up 3 [--cluster-yml cluster.yml]` / `... down`. Starting and removing goes through
 nodes.sh, the image through build-node-image.sh; everything else is `docker exec` into a node.
 """
 
@@ -353,6 +353,39 @@ def _key_for_manual_use(public: str | None) -> tuple[str, Path]:
     return private.with_suffix(".pub").read_text(), private
 
 
+def write_cluster_yml(path: Path, started: Sequence[TestNode], key: Path) -> None:
+    """Load the test images into `started` (`docker exec ... docker load`, fast) and write
+    `path`: a cluster.yml for them (node 1 every role, the rest workers) with `key` and the
+    test images' system_images, ready for `pyrke up -c path`."""
+    import yaml
+
+    sys.path.insert(0, str(HERE.parent))  # run as a script: make `harness` importable
+    from harness import images
+
+    system = images.system_images()
+    with ThreadPoolExecutor(max_workers=max(1, len(started))) as pool:
+        list(pool.map(lambda node: images.load(node.name, system.values()), started))
+    every = ["etcd", "controlplane", "worker"]
+    config = {
+        "cluster_name": "pyrke-test",
+        "nodes": [
+            {
+                "address": node.address,
+                "user": "root",
+                "role": every if i == 0 else ["worker"],
+                "ssh_key_path": str(key),
+            }
+            for i, node in enumerate(started)
+        ],
+        "system_images": system,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# test nodes from tests/harness/nodes.py, the test images already loaded\n"
+        + yaml.safe_dump(config, sort_keys=False)
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nodes.py", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -362,6 +395,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("--key", help=f"public key for root (default: one made in {DEFAULT_KEY_DIR})")
     up.add_argument("--sshd-delay", type=float, default=0, help="seconds before sshd starts")
     up.add_argument("--no-dockerd", action="store_true", help="start no dockerd")
+    up.add_argument(
+        "--cluster-yml",
+        metavar="FILE",
+        help="also load the test images into the nodes and write FILE, a cluster.yml for them "
+        "(node 1 every role, the rest workers)",
+    )
     down = commands.add_parser("down", help="remove the nodes named PREFIX* and their volumes")
     down.add_argument("--prefix", default=DEFAULT_PREFIX, help="name prefix (default %(default)s)")
     commands.add_parser("build", help="build the node images if missing or out of date")
@@ -383,7 +422,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             for node in started:
                 print(node.name, node.address)
             print(f"key: {private}    (ssh -i {private} root@{started[0].address})")
-    except (NodeError, TimeoutError) as exc:
+            if args.cluster_yml:
+                write_cluster_yml(Path(args.cluster_yml), started, private)
+                print(
+                    f"{args.cluster_yml}: written, the test images loaded; pyrke up -c {args.cluster_yml}"
+                )
+    except (RuntimeError, OSError) as exc:  # NodeError, images.ImageError, TimeoutError
         print(f"nodes.py {args.command}: {exc}", file=sys.stderr)
         return 1
     return 0
