@@ -160,7 +160,7 @@ SPEC = ContainerSpec(
     plane="worker",
     image=IMAGE,
     # stdout and stderr reach the log through separate pipes: the sleep keeps their order
-    args=("sh", "-c", "echo one; echo two >&2; sleep 1; echo three; exec sleep 600"),
+    args=("sh", "-c", "echo one; sleep 1; echo two >&2; sleep 1; echo three; exec sleep 600"),
     env=(EnvVar(name="MODE", value="test"), EnvVar(name="TOKEN", value=Secret("s3cret"))),
     binds=(f"{DIR}:/data:ro",),
     network_mode="host",
