@@ -5,6 +5,7 @@ connection. A container is remade only when its spec digest (plan/drift.py) diff
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -68,20 +69,27 @@ class HostRun:
         return found
 
 
-def converge_files(run: HostRun, say: Say) -> tuple[str, ...]:
-    """Write the host files whose digest differs from the plan's; return their paths."""
-    wanted: dict[str, FileSpec] = {}
+def converge_files(
+    run: HostRun, say: Say, extra: Mapping[str, tuple[bytes, int]] | None = None
+) -> tuple[str, ...]:
+    """Write the host files whose digest differs from the plan's, and ``extra`` host files
+    (host path -> content, mode) likewise, in one digest read and at most one write."""
+    wanted: dict[str, tuple[bytes, int]] = dict(extra or {})
     for spec in run.plan.files:
         if spec.content is None:
             raise PlanError(
                 f"[files] host {run.host}: the content of {spec.path} is not known; apply plans "
                 "with their certificates (plan_cluster_with_pki)."
             )
-        wanted[names.on_host(run.plan.prefix_path, spec.path)] = spec
+        wanted[names.on_host(run.plan.prefix_path, spec.path)] = (_bytes(spec.content), spec.mode)
     have = run.tools.digests(sorted(wanted))
-    stale = {path: spec for path, spec in wanted.items() if have.get(path) != spec.digest}
+    stale = {
+        path: item
+        for path, item in wanted.items()
+        if have.get(path) != "sha256:" + hashlib.sha256(item[0]).hexdigest()
+    }
     if stale:
-        run.tools.write({path: (_bytes(spec.content), spec.mode) for path, spec in stale.items()})
+        run.tools.write(stale)
         say(f"[files] host {run.host}: wrote {len(stale)} of {len(wanted)} files")
     return tuple(sorted(stale))
 
@@ -184,7 +192,7 @@ def wait_healthy(
             )
 
     try:
-        wait_until(healthy, deadline, what="", interval=0.5, max_interval=3.0)
+        wait_until(healthy, deadline, what="", interval=0.3, max_interval=1.0)
     except DeadlineExceeded as exc:
         name = next(n for n in probes if n not in last or not last[n].healthy)
         spec = next(s for s in specs if s.name == name)

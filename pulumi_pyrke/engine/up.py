@@ -197,14 +197,10 @@ def _images(run: _Run, host: HostPlan, task: HostTask) -> tuple[str, ...]:
 
 
 def _files(run: _Run, host: HostPlan, task: HostTask, state: bytes | None) -> tuple[str, ...]:
-    hr = run.runs[host.address]
-    written = converge_files(hr, task.say)
+    extra = {}
     if state is not None and "controlplane" in host.roles:
-        path = names.on_host(host.prefix_path, STATE_FILE)
-        if hr.tools.read(path) != state:
-            hr.tools.write({path: (state, 0o600)})
-            written = (*written, path)
-    return written
+        extra[names.on_host(host.prefix_path, STATE_FILE)] = (state, 0o600)
+    return converge_files(run.runs[host.address], task.say, extra)
 
 
 def _plane(run: _Run, plane: str) -> list[ContainerChange]:
@@ -233,8 +229,11 @@ def _converge_plane(run: _Run, host: HostPlan, plane: str, task: HostTask) -> li
     hr = run.runs[host.address]
     specs = plane_specs(host, plane)
     changes = list(converge_containers(hr, specs, task.say))
-    health = Deadline.after(min(run.options.health_timeout, max(1.0, task.deadline.remaining())))
-    wait_healthy(hr, [s for s in specs if s.plane == plane], health, task.say)
+    if changes:  # an untouched host's health is asked once, at the end (every node Ready)
+        health = Deadline.after(
+            min(run.options.health_timeout, max(1.0, task.deadline.remaining()))
+        )
+        wait_healthy(hr, [s for s in specs if s.plane == plane], health, task.say)
     return changes
 
 
@@ -282,7 +281,7 @@ def _wait_ready(run: _Run, admin: Certificate) -> None:
             raise Retry(f"nodes not Ready yet: {', '.join(missing)}")
 
     try:
-        wait_until(ready, deadline, what="", interval=1.0, max_interval=3.0)
+        wait_until(ready, deadline, what="", interval=0.5, max_interval=2.0)
     except DeadlineExceeded as exc:
         missing = [n for n in wanted if n not in seen] or ["(the API server is not ready)"]
         raise ApplyError(
