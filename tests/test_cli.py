@@ -187,3 +187,17 @@ def test_hosts_names_an_encrypted_key_before_any_connection(
         "agent (ssh-add) and set ssh_agent_auth: true\n"
     )
     assert not (tmp_path / "cluster.known_hosts").exists()
+
+
+def test_the_cli_loads_no_ssh_or_pulumi_until_a_command_reaches_hosts() -> None:
+    """`pyrke validate` and `pyrke plan` stay quick: paramiko, docker and pulumi load only for
+    the commands that reach hosts."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pulumi_pyrke.cli.main; "
+        "print(sorted(m for m in ('paramiko', 'docker', 'pulumi') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -22,9 +22,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from pulumi_pyrke.cli.hosts import default_known_hosts, node_target
-from pulumi_pyrke.cli.up import Progress
-from pulumi_pyrke.engine.cluster import close_all, open_hosts
+from pulumi_pyrke.cli.up import Progress, connect_nodes
+from pulumi_pyrke.engine.cluster import close_all
 from pulumi_pyrke.engine.converge import ApplyError
 from pulumi_pyrke.engine.images import ImageStream, cluster_images, load_images
 from pulumi_pyrke.errors import PyrkeError
@@ -73,29 +72,13 @@ def run_images(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     if args.images_command == "list":
         sys.stdout.write("".join(f"{image}\n" for image in cluster_images(plan)))
         return 0
-    from pulumi_pyrke.transport import open_host  # paramiko loads only for `load`
-    from pulumi_pyrke.transport.known_hosts import KnownHosts
 
     source: LocalEngine | Archive = Archive(Path(args.archive)) if args.archive else LocalEngine()
     show = Progress(sys.stderr)
     if isinstance(source, Archive) and not source.subsets:
         show.say(f"{source.describe()} is compressed: each host that lacks an image gets all of it")
-    known = KnownHosts.load(default_known_hosts(args.config))
-    targets = {
-        n.address: node_target(n, config.bastion_host, known, path=f"nodes[{i}]")
-        for i, n in enumerate(config.nodes)
-    }
-    hosts = open_hosts(
-        config.nodes,
-        lambda node, deadline: open_host(targets[node.address], deadline=deadline),
-        parallel=args.parallel,
-        timeout=60.0,
-        on_event=show,
-    )
+    hosts, _ = connect_nodes(config, args.config, parallel=args.parallel, timeout=60.0, show=show)
     try:
-        for node in config.nodes:  # first contact records the host key; later ones enforce it
-            known.record(node.address, node.port, hosts[node.address].info.host_key)
-        known.save()
         report = load_images(
             plan,
             hosts,

@@ -14,21 +14,22 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pulumi_pyrke import files
-from pulumi_pyrke.cli.hosts import default_known_hosts, node_target
 from pulumi_pyrke.deadline import Deadline
 from pulumi_pyrke.engine.cluster import apply_config, close_all, open_hosts
 from pulumi_pyrke.engine.pool import HostEvent
+from pulumi_pyrke.engine.ports import HostConnection
 from pulumi_pyrke.engine.remove import remove
 from pulumi_pyrke.errors import ConfigError, PyrkeError
 from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.load import LoadedConfig
 from pulumi_pyrke.plan import ClusterState, plan_cluster
 from pulumi_pyrke.plan.rkestate import is_rkestate, rkestate_from_state, state_from_rkestate
-from pulumi_pyrke.transport import observe_facts, open_host
-from pulumi_pyrke.transport.known_hosts import KnownHosts
+
+if TYPE_CHECKING:
+    from pulumi_pyrke.transport.known_hosts import KnownHosts
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,27 +76,18 @@ class Progress:
 
 def run_up(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     """`pyrke up`."""
+    from pulumi_pyrke.cli.hosts import node_target
+    from pulumi_pyrke.transport import observe_facts, open_host
+
     config = loaded.config
     show = Progress(sys.stderr)
     base = Path(args.config)
     state_path = Path(args.state) if args.state else base.with_suffix(".rkestate")
     state = _local_state(state_path)
-    known = KnownHosts.load(default_known_hosts(args.config))
-    targets = {
-        n.address: node_target(n, config.bastion_host, known, path=f"nodes[{i}]")
-        for i, n in enumerate(config.nodes)
-    }
-    hosts = open_hosts(
-        config.nodes,
-        lambda node, deadline: open_host(targets[node.address], deadline=deadline),
-        parallel=args.parallel,
-        timeout=args.timeout,
-        on_event=show,
+    hosts, known = connect_nodes(
+        config, args.config, parallel=args.parallel, timeout=args.timeout, show=show
     )
     try:
-        for node in config.nodes:  # first contact records the host key; later ones enforce it
-            known.record(node.address, node.port, hosts[node.address].info.host_key)
-        known.save()
         applied = apply_config(
             config,
             hosts,
@@ -128,8 +120,40 @@ def run_up(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     return 0
 
 
+def connect_nodes(
+    config: ClusterConfig, config_path: str, *, parallel: int, timeout: float, show: Progress
+) -> tuple[dict[str, HostConnection], KnownHosts]:
+    """One connection per cluster.yml node, as cluster.yml says (keys, agent, certificates,
+    bastion); host keys recorded on first contact in <config>.known_hosts, enforced after."""
+    # paramiko loads only for the commands that reach hosts (`pyrke validate` stays quick)
+    from pulumi_pyrke.cli.hosts import default_known_hosts, node_target
+    from pulumi_pyrke.transport import open_host
+    from pulumi_pyrke.transport.known_hosts import KnownHosts
+
+    known = KnownHosts.load(default_known_hosts(config_path))
+    targets = {
+        n.address: node_target(n, config.bastion_host, known, path=f"nodes[{i}]")
+        for i, n in enumerate(config.nodes)
+    }
+    hosts = open_hosts(
+        config.nodes,
+        lambda node, deadline: open_host(targets[node.address], deadline=deadline),
+        parallel=parallel,
+        timeout=timeout,
+        on_event=show,
+    )
+    for node in config.nodes:
+        known.record(node.address, node.port, hosts[node.address].info.host_key)
+    known.save()
+    return hosts, known
+
+
 def run_remove(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     """`pyrke remove`."""
+    from pulumi_pyrke.cli.hosts import default_known_hosts, node_target
+    from pulumi_pyrke.transport import open_host
+    from pulumi_pyrke.transport.known_hosts import KnownHosts
+
     config = loaded.config
     if not args.force:
         answer = input(
