@@ -11,23 +11,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from harness import images
+from harness import cluster
 from harness.fixtures import NodeFactory
 from harness.keys import KeyPair
 from harness.nodes import TestNode
 
 from pulumi_pyrke.deadline import Deadline
-from pulumi_pyrke.engine.cluster import Applied, apply_config, close_all, open_hosts
-from pulumi_pyrke.engine.ports import HostConnection
+from pulumi_pyrke.engine.cluster import Applied
 from pulumi_pyrke.engine.remove import remove
 from pulumi_pyrke.errors import ConfigError, PyrkeError
 from pulumi_pyrke.model import parse_cluster_config
 from pulumi_pyrke.model.cluster import ClusterConfig
-from pulumi_pyrke.model.node import NodeSpec
-from pulumi_pyrke.model.plan import HostPlan
-from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.plan import ClusterState, plan_cluster
-from pulumi_pyrke.transport import SSHTarget, observe_facts, open_host
 
 pytestmark = pytest.mark.nodes
 
@@ -52,28 +47,14 @@ class Faults:
             }
         ).config
 
-    def connect(self, node: NodeSpec | HostPlan, deadline: Deadline) -> HostConnection:
-        target = SSHTarget(address=node.address, user="root", private_key=Secret(self.key))
-        return open_host(target, deadline=deadline)
+        self.connect = cluster.connector(key)
 
     def apply(
         self, state: ClusterState | None, *, timeout: float = 240, health: float = 120
     ) -> Applied:
-        hosts = open_hosts(self.config.nodes, self.connect, parallel=10, timeout=30)
-        try:
-            return apply_config(
-                self.config,
-                hosts,
-                lambda conn, socket, deadline: observe_facts(
-                    conn, docker_socket=socket, deadline=deadline
-                ),
-                state=state,
-                timeout=timeout,
-                health_timeout=health,
-                connect=self.connect,
-            )
-        finally:
-            close_all(hosts)
+        return cluster.apply(
+            self.config, state, self.connect, timeout=timeout, health_timeout=health
+        )
 
     def names(self, node: TestNode) -> set[str]:
         out = node.exec("docker ps -a --format '{{.Names}}'").stdout.decode()
@@ -95,9 +76,7 @@ def faults(
     node_factory: NodeFactory, test_keys: dict[str, KeyPair], system_images: dict[str, str]
 ) -> Iterator[Faults]:
     nodes = node_factory(2)
-    for node in nodes:
-        images.load(node.name, system_images.values())
-        node.harden_sshd()  # MaxSessions 10, no forwarding: what a hardened host allows
+    cluster.prepare(nodes, system_images)
     yield Faults(nodes, test_keys["ed25519"].private_path.read_text(), system_images)
 
 

@@ -17,25 +17,20 @@ from typing import Any
 
 import pytest
 import yaml
-from harness import images
+from harness import cluster
 from harness.fixtures import NodeFactory
 from harness.keys import KeyPair
 from harness.nodes import TestNode, wait_until
 
 from pulumi_pyrke.deadline import Deadline
-from pulumi_pyrke.engine.cluster import Applied, apply_config, close_all, open_hosts
+from pulumi_pyrke.engine.cluster import Applied
 from pulumi_pyrke.engine.converge import MANAGED_LABEL
-from pulumi_pyrke.engine.ports import HostConnection
 from pulumi_pyrke.engine.remove import remove
 from pulumi_pyrke.engine.up import LOCK, LockHeld
 from pulumi_pyrke.errors import ConfigError
 from pulumi_pyrke.model import parse_cluster_config
 from pulumi_pyrke.model.cluster import ClusterConfig
-from pulumi_pyrke.model.node import NodeSpec
-from pulumi_pyrke.model.plan import HostPlan
-from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.plan import ClusterState, plan_cluster
-from pulumi_pyrke.transport import SSHTarget, observe_facts, open_host
 
 pytestmark = pytest.mark.nodes
 
@@ -51,26 +46,11 @@ class Site:
     def apply(
         self, state: ClusterState | None, config: ClusterConfig | None = None, **options: Any
     ) -> Applied:
-        config = config or self.config
-        hosts = open_hosts(config.nodes, self.connect, parallel=10, timeout=60)
-        try:
-            return apply_config(
-                config,
-                hosts,
-                lambda conn, socket, deadline: observe_facts(
-                    conn, docker_socket=socket, deadline=deadline
-                ),
-                state=state,
-                timeout=240,
-                connect=self.connect,
-                **options,
-            )
-        finally:
-            close_all(hosts)
+        return cluster.apply(config or self.config, state, self.connect, **options)
 
-    def connect(self, node: NodeSpec | HostPlan, deadline: Deadline) -> HostConnection:
-        target = SSHTarget(address=node.address, user="root", private_key=Secret(self.key))
-        return open_host(target, deadline=deadline)
+    @property
+    def connect(self) -> cluster.Connect:
+        return cluster.connector(self.key)
 
     def containers(self, node: TestNode) -> dict[str, dict[str, Any]]:
         out = node.exec(
@@ -92,9 +72,7 @@ def site(
     node_factory: NodeFactory, test_keys: dict[str, KeyPair], system_images: dict[str, str]
 ) -> Iterator[Site]:
     nodes = node_factory(3)  # the third joins and leaves as a worker
-    for node in nodes:
-        images.load(node.name, system_images.values())
-        node.harden_sshd()  # MaxSessions 10, no forwarding: what a hardened host allows
+    cluster.prepare(nodes, system_images)
     key = test_keys["ed25519"].private_path.read_text()
     config = parse_cluster_config(
         {

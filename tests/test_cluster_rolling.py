@@ -9,20 +9,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from harness import images
+from harness import cluster
 from harness.fixtures import NodeFactory
 from harness.keys import KeyPair
 from harness.nodes import TestNode
 
-from pulumi_pyrke.deadline import Deadline
-from pulumi_pyrke.engine.cluster import Applied, apply_config, close_all, open_hosts
+from pulumi_pyrke.engine.cluster import Applied
 from pulumi_pyrke.engine.converge import ApplyError
-from pulumi_pyrke.engine.ports import HostConnection
 from pulumi_pyrke.model import parse_cluster_config
-from pulumi_pyrke.model.node import NodeSpec
-from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.plan import ClusterState
-from pulumi_pyrke.transport import SSHTarget, observe_facts, open_host
 
 pytestmark = pytest.mark.nodes
 
@@ -44,26 +39,11 @@ class Rolling:
             **extra,
         }
 
-    def connect(self, node: NodeSpec, deadline: Deadline) -> HostConnection:
-        target = SSHTarget(address=node.address, user="root", private_key=Secret(self.key))
-        return open_host(target, deadline=deadline)
-
     def apply(self, health: float = 120, **extra: Any) -> Applied:
         config = parse_cluster_config(self.data(**extra)).config
-        hosts = open_hosts(config.nodes, self.connect, parallel=10, timeout=30)
-        try:
-            applied = apply_config(
-                config,
-                hosts,
-                lambda conn, socket, deadline: observe_facts(
-                    conn, docker_socket=socket, deadline=deadline
-                ),
-                state=self.state,
-                timeout=120,
-                health_timeout=health,
-            )
-        finally:
-            close_all(hosts)
+        applied = cluster.apply(
+            config, self.state, cluster.connector(self.key), timeout=120, health_timeout=health
+        )
         self.state = applied.state
         return applied
 
@@ -92,9 +72,7 @@ def rolling(
     node_factory: NodeFactory, test_keys: dict[str, KeyPair], system_images: dict[str, str]
 ) -> Iterator[Rolling]:
     nodes = node_factory(2)
-    for node in nodes:
-        images.load(node.name, system_images.values())
-        node.harden_sshd()  # MaxSessions 10, no forwarding: what a hardened host allows
+    cluster.prepare(nodes, system_images)
     site = Rolling(nodes, test_keys["ed25519"].private_path.read_text(), system_images)
     site.apply()
     yield site
