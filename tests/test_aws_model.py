@@ -131,6 +131,24 @@ def test_launch_identity_follows_resource_and_template_only() -> None:
     assert tags["pyrke:launch"] == spec.launch_identity()
 
 
+def test_launch_identity_is_stable() -> None:
+    """Machines already running carry this tag: a create run again finds them by it, so the
+    digest of the same resource and template must never change."""
+    spec = InstanceSpec.model_validate(
+        {
+            **BASE,
+            "project": "p",
+            "stack": "dev",
+            "security_group_ids": ["sg-0000000b", "sg-0000000a"],
+            "spot_price": 0.05,
+            "root_volume_size": 30,
+            "ssh_private_key": "K",
+            "roles": ["worker", "etcd"],
+        }
+    )
+    assert spec.launch_identity() == "5f6bf59df459368a96235c896292a489"
+
+
 def test_default_user_data_installs_docker_and_adds_the_user() -> None:
     script = default_user_data("ec2-user")
     assert script.startswith("#!/bin/sh") and "apt-get install -y -q docker.io" in script
