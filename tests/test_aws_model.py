@@ -1,18 +1,14 @@
-"""The pure half of EC2 machines: input checks (every problem, unknowns accepted), the diff,
-the default user data, the launch identity and the parser of EC2's instance records."""
+"""The pure half of EC2 machines: the schema's defaults, the default user data, the launch
+identity and the parser of EC2's instance records (checks and diff: test_aws_check.py)."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
-from pulumi.output import Unknown
-
 from pulumi_pyrke.model.ec2_facts import newest_image, parse_instance
 from pulumi_pyrke.model.instance import InstanceSpec, client_token
-from pulumi_pyrke.model.instance_check import check_instance_inputs, diff_instance
 from pulumi_pyrke.model.user_data import BOUNDARY, build_user_data, default_user_data
-from pulumi_pyrke.providers._wire import is_unknown
 
 BASE: dict[str, Any] = {
     "region": "eu-west-1",
@@ -21,99 +17,6 @@ BASE: dict[str, Any] = {
     "subnet_id": "subnet-0abc1234def567890",
     "name": "pool-0",
 }
-
-
-def problems(**inputs: Any) -> dict[str, str]:
-    result = check_instance_inputs({**BASE, **inputs}, is_unknown=is_unknown)
-    return {p.path: p.message for p in result.problems}
-
-
-def test_defaults_are_filled() -> None:
-    result = check_instance_inputs(BASE, is_unknown=is_unknown)
-    assert result.problems == () and result.spec is not None
-    assert result.inputs["ssh_user"] == "ubuntu" and result.inputs["wait_timeout"] == 600
-    assert result.inputs["security_group_ids"] == [] and result.inputs["index"] == 0
-
-
-def test_every_problem_at_once_with_its_field() -> None:
-    found = problems(
-        region="Europe",
-        ami="image-1",
-        instance_type="large",
-        subnet_id="sub-1",
-        security_group_ids=["sg-1"],
-        root_volume_type="ssd",
-        root_volume_size=0,
-        spot_price="cheap",
-        tags={"aws:owner": "me"},
-        roles=["boss"],
-        wait_timeout=-1,
-        ssh_user="root; rm -rf /",
-        colour="blue",
-    )
-    assert set(found) == {
-        "region",
-        "ami",
-        "instance_type",
-        "subnet_id",
-        "security_group_ids[0]",
-        "root_volume_type",
-        "root_volume_size",
-        "spot_price",
-        'tags["aws:owner"]',
-        "roles[0]",
-        "wait_timeout",
-        "ssh_user",
-        "colour",
-    }
-    assert "eu-west-1" in found["region"] and "ami-0abcdef1234567890" in found["ami"]
-    assert "gp3" in found["root_volume_type"] and "reserved" in found['tags["aws:owner"]']
-
-
-def test_an_image_is_an_id_or_a_pattern_with_its_owner() -> None:
-    assert "ami_owner" in problems(ami=None, ami_name="ubuntu/*")
-    assert "not both" in problems(ami_name="ubuntu/*", ami_owner="099720109477")["ami"]
-    assert "is required" in problems(ami=None)["ami"]
-    assert problems(ami=None, ami_name="ubuntu/*", ami_owner="099720109477") == {}
-
-
-def test_user_data_over_16k_is_refused_before_aws() -> None:
-    found = problems(user_data="#!/bin/sh\n" + "x" * 17000)
-    assert "16384" in found["user_data"]
-
-
-def test_the_private_key_is_never_echoed() -> None:
-    found = problems(ssh_private_key=["SENTINEL-KEY"])
-    assert "SENTINEL-KEY" not in str(found) and "ssh_private_key" in found
-
-
-def test_unknowns_are_accepted_and_kept() -> None:
-    unknown = Unknown()
-    raw = {**BASE, "subnet_id": unknown, "ami": unknown, "tags": {"team": unknown}}
-    result = check_instance_inputs(raw, is_unknown=is_unknown)
-    assert result.problems == () and result.spec is None
-    assert result.inputs["subnet_id"] is unknown and result.inputs["tags"]["team"] is unknown
-
-
-def test_diff_replaces_on_the_template_and_updates_tags_in_place() -> None:
-    olds = {**check_instance_inputs(BASE, is_unknown=is_unknown).inputs, "instance_id": "i-1"}
-    olds["wait_timeout"] = 600.0  # wire numbers are floats
-    news = check_instance_inputs(BASE, is_unknown=is_unknown).inputs
-    assert diff_instance(olds, news, is_unknown=is_unknown).changes == ()
-    retyped = diff_instance(olds, {**news, "instance_type": "t3.xlarge"}, is_unknown=is_unknown)
-    assert retyped.replaces == ("instance_type",)
-    tagged = diff_instance(olds, {**news, "tags": {"team": "a"}}, is_unknown=is_unknown)
-    assert tagged.changes == ("tags",) and tagged.replaces == ()
-    relabelled = diff_instance(olds, {**news, "labels": {"a": "b"}}, is_unknown=is_unknown)
-    assert relabelled.replaces == ()
-    preview = diff_instance(olds, {**news, "subnet_id": Unknown()}, is_unknown=is_unknown)
-    assert preview.replaces == ("subnet_id",)
-    regrouped = diff_instance(
-        {**olds, "security_group_ids": ["sg-0000000b", "sg-0000000a"]},
-        {**news, "security_group_ids": ["sg-0000000a", "sg-0000000b"]},
-        is_unknown=is_unknown,
-    )
-    assert regrouped.changes == ()
 
 
 def test_launch_identity_follows_resource_and_template_only() -> None:

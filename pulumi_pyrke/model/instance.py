@@ -1,7 +1,9 @@
 """The inputs of a pyrke EC2 Instance: schema, defaults, names, tags and launch identity.
 
-Pure: pydantic and the standard library only (no boto3, pulumi, socket). Checking inputs with
-unknowns is model/instance_check.py; what EC2 reports back is model/ec2_facts.py.
+Pure: pydantic and the standard library only (no boto3, pulumi, socket). Each field's
+description is the hint its problems end with (model/problems.py). Pulumi's side (unknowns,
+check, diff, the replace and secret lists) is providers/aws_check.py; what EC2 reports back is
+model/ec2_facts.py.
 """
 
 from __future__ import annotations
@@ -13,18 +15,27 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from pulumi_pyrke.model.node import ROLES, LabelKey, LabelValue, Taint, User
-from pulumi_pyrke.model.secret import Secret
+from pulumi_pyrke.model.node import (
+    ROLES,
+    TAINT_EFFECTS,
+    LabelKey,
+    LabelValue,
+    PrivateKey,
+    Roles,
+    Taint,
+    User,
+)
 
 DEFAULT_SSH_USER = "ubuntu"
 DEFAULT_WAIT_TIMEOUT = 600
 MAX_WAIT_TIMEOUT = 86400
+MAX_ROOT_VOLUME_SIZE = 65536
 MAX_USER_DATA_BYTES = 16384
 """EC2 refuses user data over 16 KB (before base64)."""
 
 VOLUME_TYPES = ("gp2", "gp3", "io1", "io2", "sc1", "st1", "standard")
 
-REPLACE_ON = (
+LAUNCH_TEMPLATE = (
     "region",
     "ami",
     "ami_owner",
@@ -42,11 +53,8 @@ REPLACE_ON = (
     "associate_public_ip_address",
     "spot_price",
 )
-"""Inputs a running machine cannot take on: a change launches a new machine first."""
-
-SECRET_INPUTS = ("ssh_private_key",)
-SECRET_OUTPUTS = ("ssh_private_key", "node")
-"""Outputs Pulumi must keep secret (`node` carries the private key)."""
+"""What a machine is launched from: EC2 cannot change these on a running machine, and the
+launch identity is a digest of them."""
 
 TAG_PREFIX = "pyrke:"
 TAG_STACK = "pyrke:stack"
@@ -111,12 +119,6 @@ def _tag_value(value: str) -> str:
     return value
 
 
-def _role(value: str) -> str:
-    if value not in ROLES:
-        raise ValueError(f"{value!r} is not a role; use {', '.join(ROLES)}")
-    return value
-
-
 def _text(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
@@ -134,54 +136,85 @@ class InstanceSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    region: Annotated[str, AfterValidator(_region)]
-    ami: AmiId | None = None
-    ami_owner: str | None = None
-    ami_name: str | None = None
-    instance_type: InstanceType
-    subnet_id: SubnetId
-    security_group_ids: list[GroupId] = Field(default_factory=list)
-    key_name: str | None = None
-    ssh_private_key: Secret | None = None
-    ssh_user: User = DEFAULT_SSH_USER
-    user_data: str | None = None
-    extra_user_data: str | None = None
-    tags: dict[TagKey, TagValue] = Field(default_factory=dict)
-    root_volume_size: int | None = Field(default=None, ge=1, le=65536)
-    root_volume_type: Annotated[str, AfterValidator(_volume_type)] | None = None
+    region: Annotated[str, AfterValidator(_region)] = Field(
+        description="give the AWS region, like eu-west-1"
+    )
+    ami: AmiId | None = Field(
+        default=None, description="give an AMI id of the region, like ami-0abcdef1234567890"
+    )
+    ami_owner: str | None = Field(
+        default=None,
+        description="give the image owner's account id or alias, like 099720109477 or amazon",
+    )
+    ami_name: str | None = Field(
+        default=None,
+        description="give an image name pattern, like 'ubuntu/images/*ubuntu-jammy-22.04-amd64-server-*'",
+    )
+    instance_type: InstanceType = Field(description="give an EC2 instance type, like t3.large")
+    subnet_id: SubnetId = Field(
+        description="give the id of the subnet to launch in, like subnet-0abc1234def567890"
+    )
+    security_group_ids: list[GroupId] = Field(
+        default_factory=list,
+        description="give a list of security group ids, like ['sg-0abc1234def567890']",
+    )
+    key_name: str | None = Field(default=None, description="give the name of an EC2 key pair")
+    ssh_private_key: PrivateKey = None
+    ssh_user: User = Field(
+        default=DEFAULT_SSH_USER,
+        description="give the login name the image's cloud-init creates, like ubuntu or ec2-user",
+    )
+    user_data: str | None = Field(default=None, description="give the boot script as text")
+    extra_user_data: str | None = Field(
+        default=None, description="give a script or #cloud-config as text"
+    )
+    tags: dict[TagKey, TagValue] = Field(
+        default_factory=dict, description="give a mapping of tag keys to text"
+    )
+    root_volume_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ROOT_VOLUME_SIZE,
+        description=f"give whole GiB, 1..{MAX_ROOT_VOLUME_SIZE}",
+    )
+    root_volume_type: Annotated[str, AfterValidator(_volume_type)] | None = Field(
+        default=None, description=f"use {', '.join(VOLUME_TYPES)}"
+    )
     iam_instance_profile: (
         Annotated[str, _pattern(_PROFILE, "an instance profile", "pyrke-node")] | None
-    ) = None
-    associate_public_ip_address: bool | None = None
+    ) = Field(default=None, description="give an instance profile's name or ARN")
+    associate_public_ip_address: bool | None = Field(default=None, description="give true or false")
     spot_price: (
         Annotated[str, BeforeValidator(_spot_price), AfterValidator(_check_spot_price)] | None
-    ) = None
-    name: Annotated[str, Field(min_length=1, max_length=255)]
-    pool: str = ""
-    index: int = Field(default=0, ge=0)
-    project: str = ""
-    stack: str = ""
-    roles: list[Annotated[str, AfterValidator(_role)]] = Field(default_factory=list)
-    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
-    taints: list[Taint] = Field(default_factory=list)
-    wait_timeout: int = Field(default=DEFAULT_WAIT_TIMEOUT, ge=0, le=MAX_WAIT_TIMEOUT)
-
-    @field_validator("roles")
-    @classmethod
-    def _sorted_roles(cls, value: list[str]) -> list[str]:
-        return sorted(set(value))
+    ) = Field(default=None, description="give US dollars per hour, like '0.05'")
+    name: Annotated[str, Field(min_length=1, max_length=255)] = Field(
+        description="give the machine's name (its Name tag)"
+    )
+    pool: str = Field(default="", description="give the pool's name as text")
+    index: int = Field(default=0, ge=0, description="give a whole number, 0 or more")
+    project: str = Field(default="", description="give the Pulumi project's name")
+    stack: str = Field(default="", description="give the Pulumi stack's name")
+    roles: Roles = Field(
+        default_factory=list, description=f"give a list of roles from {', '.join(ROLES)}"
+    )
+    labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict, description="give a mapping of label keys to text values"
+    )
+    taints: list[Taint] = Field(
+        default_factory=list,
+        description=f"give a list of {{key, value, effect}}, effect one of {', '.join(TAINT_EFFECTS)}",
+    )
+    wait_timeout: int = Field(
+        default=DEFAULT_WAIT_TIMEOUT,
+        ge=0,
+        le=MAX_WAIT_TIMEOUT,
+        description=f"give whole seconds, 0..{MAX_WAIT_TIMEOUT}",
+    )
 
     @field_validator("security_group_ids")
     @classmethod
     def _sorted_groups(cls, value: list[str]) -> list[str]:
         return sorted(set(value))
-
-    def to_inputs(self) -> dict[str, Any]:
-        """The plain mapping the provider hands Pulumi: defaults filled, the key revealed."""
-        data = self.model_dump(exclude_none=True, exclude=set(SECRET_INPUTS))
-        if self.ssh_private_key is not None:
-            data["ssh_private_key"] = self.ssh_private_key.reveal()
-        return data
 
     def instance_tags(self) -> dict[str, str]:
         """Every tag the machine carries: the user's, its Name, and what names stack, pool, index."""
@@ -200,30 +233,10 @@ class InstanceSpec(BaseModel):
         machine it launched before; a changed template gives another, so a replacement is a new
         machine while the old one still runs.
         """
-        what = {"project": self.project, "stack": self.stack, "name": self.name}
-        what.update({k: v for k, v in self.to_inputs().items() if k in REPLACE_ON})
+        what: dict[str, Any] = {"project": self.project, "stack": self.stack, "name": self.name}
+        what.update(self.model_dump(include=set(LAUNCH_TEMPLATE), exclude_none=True))
         digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
         return digest[:32]
-
-
-INSTANCE_INPUTS = tuple(InstanceSpec.model_fields)
-"""Every input name of an Instance, in declaration order."""
-
-INSTANCE_OUTPUTS = (
-    "instance_id",
-    "state",
-    "image_id",
-    "availability_zone",
-    "private_ip",
-    "public_ip",
-    "private_dns",
-    "public_dns",
-    "address",
-    "internal_address",
-    "launch_identity",
-    "node",
-)
-"""Outputs that are not inputs."""
 
 
 def client_token(identity: str, generation: int) -> str:

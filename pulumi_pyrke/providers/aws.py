@@ -25,19 +25,7 @@ from pulumi.dynamic import (
 from pulumi_pyrke.deadline import Deadline
 from pulumi_pyrke.errors import NodeSourceError
 from pulumi_pyrke.model.ec2_facts import InstanceFacts
-from pulumi_pyrke.model.instance import (
-    INSTANCE_INPUTS,
-    INSTANCE_OUTPUTS,
-    SECRET_INPUTS,
-    SECRET_OUTPUTS,
-    TAG_LAUNCH,
-    InstanceSpec,
-)
-from pulumi_pyrke.model.instance_check import (
-    check_instance_inputs,
-    diff_instance,
-    parse_instance_inputs,
-)
+from pulumi_pyrke.model.instance import TAG_LAUNCH, InstanceSpec
 from pulumi_pyrke.providers._wire import (
     args_to_props,
     check_failures,
@@ -46,7 +34,32 @@ from pulumi_pyrke.providers._wire import (
     secret_input,
     without_provider,
 )
+from pulumi_pyrke.providers.aws_check import (
+    INSTANCE_INPUTS,
+    SECRET_INPUTS,
+    SECRET_OUTPUTS,
+    check_instance_inputs,
+    diff_instance,
+    instance_inputs,
+    parse_instance_inputs,
+)
 from pulumi_pyrke.sources.ec2 import Ec2, error_context, launch_instance
+
+INSTANCE_OUTPUTS = (
+    "instance_id",
+    "state",
+    "image_id",
+    "availability_zone",
+    "private_ip",
+    "public_ip",
+    "private_dns",
+    "public_dns",
+    "address",
+    "internal_address",
+    "launch_identity",
+    "node",
+)
+"""Outputs that are not inputs."""
 
 
 class InstanceProvider(ResourceProvider):
@@ -60,10 +73,8 @@ class InstanceProvider(ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Every problem with the inputs, with its field path, before any AWS call."""
-        raw = without_provider(news)
-        result = check_instance_inputs(raw, is_unknown=is_unknown)
-        inputs = result.inputs if not result.problems else raw
-        return CheckResult(inputs, check_failures(result.problems))
+        result = check_instance_inputs(without_provider(news), is_unknown=is_unknown)
+        return CheckResult(result.inputs, check_failures(result.problems))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Replace on a template change (the new machine first); tags and node values in place."""
@@ -134,7 +145,7 @@ def _outputs(
     """Outputs are the inputs plus what EC2 reports and the node mapping it becomes."""
     public = spec.associate_public_ip_address is not False and bool(facts.public_ip)
     address = facts.public_ip if public else facts.private_ip
-    outs = spec.to_inputs()
+    outs = instance_inputs(spec)
     outs.update(
         instance_id=facts.instance_id,
         state=facts.state,
