@@ -15,16 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from pulumi_pyrke.model.node import (
-    ROLES,
-    TAINT_EFFECTS,
-    LabelKey,
-    LabelValue,
-    PrivateKey,
-    Roles,
-    Taint,
-    User,
-)
+from pulumi_pyrke.model.node import LabelsField, PrivateKey, RolesField, TaintsField, User
 
 DEFAULT_SSH_USER = "ubuntu"
 DEFAULT_WAIT_TIMEOUT = 600
@@ -194,16 +185,9 @@ class InstanceSpec(BaseModel):
     index: int = Field(default=0, ge=0, description="give a whole number, 0 or more")
     project: str = Field(default="", description="give the Pulumi project's name")
     stack: str = Field(default="", description="give the Pulumi stack's name")
-    roles: Roles = Field(
-        default_factory=list, description=f"give a list of roles from {', '.join(ROLES)}"
-    )
-    labels: dict[LabelKey, LabelValue] = Field(
-        default_factory=dict, description="give a mapping of label keys to text values"
-    )
-    taints: list[Taint] = Field(
-        default_factory=list,
-        description=f"give a list of {{key, value, effect}}, effect one of {', '.join(TAINT_EFFECTS)}",
-    )
+    roles: RolesField = Field(default_factory=list)
+    labels: LabelsField = Field(default_factory=dict)
+    taints: TaintsField = Field(default_factory=list)
     wait_timeout: int = Field(
         default=DEFAULT_WAIT_TIMEOUT,
         ge=0,

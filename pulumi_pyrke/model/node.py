@@ -213,6 +213,19 @@ class Taint(RkeModel):
     timeAdded: str | None = None  # set by Kubernetes; accepted and ignored, as RKE does
 
 
+# What a node runs in the cluster, described once for a node and for an EC2 Instance.
+RolesField = Annotated[Roles, Field(description=f"give a list of roles from {', '.join(ROLES)}")]
+LabelsField = Annotated[
+    dict[LabelKey, LabelValue], Field(description="give a mapping of label keys to text values")
+]
+TaintsField = Annotated[
+    list[Taint],
+    Field(
+        description=f"give a list of {{key, value, effect}}, effect one of {', '.join(TAINT_EFFECTS)}"
+    ),
+]
+
+
 class Bastion(_SpelledModel):
     """The jump host every SSH connection to the nodes goes through (cluster.yml's
     ``bastion_host``, a Node's ``bastion``). An empty ``user`` means not given."""
@@ -250,16 +263,9 @@ class NodeSpec(_SpelledModel):
     hostname_override: NodeName = Field(
         default="", description="give a Kubernetes node name (lowercase letters, digits, '-', '.')"
     )
-    roles: Roles = Field(
-        default_factory=list, description=f"give a list of roles from {', '.join(ROLES)}"
-    )
-    labels: dict[LabelKey, LabelValue] = Field(
-        default_factory=dict, description="give a mapping of label keys to text values"
-    )
-    taints: list[Taint] = Field(
-        default_factory=list,
-        description=f"give a list of {{key, value, effect}}, effect one of {', '.join(TAINT_EFFECTS)}",
-    )
+    roles: RolesField = Field(default_factory=list)
+    labels: LabelsField = Field(default_factory=dict)
+    taints: TaintsField = Field(default_factory=list)
     ssh_private_key: PrivateKey = None
     ssh_key_path: KeyPath = None
     ssh_agent_auth: Flag = False
