@@ -1,22 +1,26 @@
-"""Pulumi's wire, as every pyrke dynamic provider meets it (Node now; Cluster and Addon next).
+"""Pulumi's wire, as every pyrke dynamic provider meets it (Node and Instance; Cluster and
+Addon next).
 
 What the engine adds to a property bag (``__provider``), how a preview's unknown values look
-and are set aside while validating, how numbers come back (``22`` as ``22.0``), how problems
-become ``CheckFailure``s, and how a resource's ``*Args`` or keywords become its props.
+and are set aside while validating, what a check and a diff find, how numbers come back
+(``22`` as ``22.0``), how problems become ``CheckFailure``s, and how a resource's ``*Args`` or
+keywords become its props.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 import pulumi
 from pulumi.dynamic import CheckFailure
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
+from pydantic import BaseModel, ValidationError
 
 from pulumi_pyrke.errors import Problem
+from pulumi_pyrke.model.problems import clean_loc, problem_from, sort_problems
 
 PROVIDER_KEY = "__provider"
 """The input the SDK fills with the pickled provider; never compared, never validated."""
@@ -26,6 +30,7 @@ IsUnknown = Callable[[Any], bool]
 """Tells a value the engine does not know yet (a preview's unresolved Output)."""
 
 A = TypeVar("A")
+S = TypeVar("S", bound=BaseModel)
 
 
 def is_unknown(value: Any) -> bool:
@@ -85,6 +90,93 @@ def without_unknowns(
 def under(path: Path, prefixes: Iterable[Path]) -> bool:
     """Whether ``path`` lies at or below one of ``prefixes``."""
     return any(path[: len(p)] == p for p in prefixes)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class InputCheck(Generic[S]):
+    """What checking a resource's inputs found.
+
+    ``inputs`` is the defaulted mapping to hand back to Pulumi (values that are unknown in a
+    preview are kept as they came); ``spec`` is set only when every input is known and valid.
+    """
+
+    problems: tuple[Problem, ...]
+    inputs: dict[str, Any]
+    spec: S | None
+
+
+def validate_known(
+    model: type[S], data: Mapping[str, Any], unknown: Sequence[Path]
+) -> tuple[S | None, list[Problem]]:
+    """``data`` (unknowns set aside by ``without_unknowns``) validated with ``model``: the
+    spec, or every problem (model/problems.py) not under an unknown (that depends on it)."""
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, [
+            problem_from(err, model)
+            for err in exc.errors(include_url=False)
+            if not under(clean_loc(err["loc"]), unknown)
+        ]
+
+
+def input_check(
+    model: type[S],
+    raw: Mapping[str, Any],
+    unknown: Sequence[Path],
+    spec: S | None,
+    problems: Iterable[Problem],
+    to_inputs: Callable[[S], dict[str, Any]],
+) -> InputCheck[S]:
+    """A check's outcome: ``problems`` without repeats in ``model``'s field order, or, when
+    there are none, ``to_inputs(spec)`` with each unknown input put back as it came."""
+    ordered = tuple(sort_problems(problems, model))
+    if ordered or spec is None:
+        return InputCheck(problems=ordered, inputs=dict(raw), spec=None)
+    inputs = to_inputs(spec)
+    heads = {path[0] for path in unknown}
+    inputs.update({key: value for key, value in raw.items() if key in heads})
+    return InputCheck(problems=(), inputs=inputs, spec=None if heads else spec)
+
+
+def changed_inputs(
+    names: Iterable[str],
+    olds: Mapping[str, Any],
+    news: Mapping[str, Any],
+    canonical: Callable[[str, Any], Any],
+    *,
+    is_unknown: IsUnknown = is_unknown,
+    rules: Mapping[str, Callable[[Any, Any], bool]] | None = None,
+) -> list[str]:
+    """The inputs whose new value holds an unknown or, made ``canonical(name, value)``, differs
+    from the old one; an input with a rule of its own changes when ``rules[name](old, new)``."""
+    own = rules or {}
+    changes: list[str] = []
+    for name in names:
+        old, new = olds.get(name), news.get(name)
+        if name in own:
+            changed = own[name](old, new)
+        else:
+            changed = contains_unknown(new, is_unknown) or canonical(name, old) != canonical(
+                name, new
+            )
+        if changed:
+            changes.append(name)
+    return changes
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class InputDiff:
+    """Which inputs changed and which of them need a new resource (empty: no change)."""
+
+    changes: tuple[str, ...] = ()
+    replaces: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, changes: Iterable[str], replace_on: Iterable[str]) -> InputDiff:
+        """The diff of ``changes``; those in ``replace_on`` replace the resource."""
+        changed = tuple(changes)
+        return cls(changes=changed, replaces=tuple(n for n in changed if n in set(replace_on)))
 
 
 def plain(value: Any) -> Any:

@@ -1,17 +1,14 @@
 """An Instance's inputs on Pulumi's wire: check (every problem at once, unknowns accepted), diff
 (which changes launch a new machine), and the lists Pulumi keeps: replace-on and secrets.
 
-Problems are worded by model/problems.py, unknowns and wire numbers handled by _wire.py, as for
-the Node; the schema and its validators are model/instance.py.
+Validation, wording (model/problems.py), unknowns and wire numbers go through _wire.py, as the
+Node's do; the schema and its validators are model/instance.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
-
-from pydantic import ValidationError
 
 from pulumi_pyrke.errors import ConfigError, Problem
 from pulumi_pyrke.model.instance import (
@@ -20,16 +17,18 @@ from pulumi_pyrke.model.instance import (
     MAX_USER_DATA_BYTES,
     InstanceSpec,
 )
-from pulumi_pyrke.model.problems import clean_loc, problem_from, sort_problems
 from pulumi_pyrke.model.user_data import build_user_data
 from pulumi_pyrke.providers._wire import (
+    InputCheck,
+    InputDiff,
     IsUnknown,
     Path,
-    contains_unknown,
+    changed_inputs,
+    input_check,
     is_unknown,
     plain,
-    under,
     unknown_paths,
+    validate_known,
     without_unknowns,
 )
 
@@ -59,47 +58,19 @@ def _stand_in(path: Path) -> Any | None:
     return _STAND_INS.get(path)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class InstanceCheck:
-    """What checking an Instance's inputs found.
-
-    ``inputs`` is the defaulted mapping to hand back to Pulumi (values that are unknown in a
-    preview are kept as they came); ``spec`` is set only when every input is known and valid.
-    """
-
-    problems: tuple[Problem, ...]
-    inputs: dict[str, Any]
-    spec: InstanceSpec | None
-
-
 def check_instance_inputs(
     raw: Mapping[str, Any], *, is_unknown: IsUnknown = is_unknown
-) -> InstanceCheck:
+) -> InputCheck[InstanceSpec]:
     """Validate an Instance's inputs, returning every problem with its field path (none raised).
 
     Unknown values are accepted anywhere: what depends on them is not checked.
     """
     unknown = list(unknown_paths(raw, is_unknown))
-    data = without_unknowns(raw, unknown, _stand_in)
-    problems: list[Problem] = []
-    spec: InstanceSpec | None = None
-    try:
-        spec = InstanceSpec.model_validate(data)
-    except ValidationError as exc:
-        problems.extend(
-            problem_from(err, InstanceSpec)
-            for err in exc.errors(include_url=False)
-            if not under(clean_loc(err["loc"]), unknown)
-        )
+    spec, problems = validate_known(
+        InstanceSpec, without_unknowns(raw, unknown, _stand_in), unknown
+    )
     problems.extend(_cross_field_problems(raw, {path[0] for path in unknown}))
-    problems = sort_problems(problems, InstanceSpec)
-    if problems or spec is None:
-        return InstanceCheck(problems=tuple(problems), inputs=dict(raw), spec=None)
-    inputs = instance_inputs(spec)
-    for key, value in raw.items():
-        if any(u[0] == key for u in unknown):
-            inputs[key] = value  # what the engine does not know yet stays as it came
-    return InstanceCheck(problems=(), inputs=inputs, spec=None if unknown else spec)
+    return input_check(InstanceSpec, raw, unknown, spec, problems, instance_inputs)
 
 
 def parse_instance_inputs(raw: Mapping[str, Any]) -> InstanceSpec:
@@ -160,28 +131,12 @@ def _cross_field_problems(raw: Mapping[str, Any], unknown: set[str]) -> Iterator
         )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class InstanceDiff:
-    """Which inputs changed and which of them need a new machine (empty: no change)."""
-
-    changes: tuple[str, ...] = ()
-    replaces: tuple[str, ...] = ()
-
-
 def diff_instance(
     olds: Mapping[str, Any], news: Mapping[str, Any], *, is_unknown: IsUnknown = is_unknown
-) -> InstanceDiff:
+) -> InputDiff:
     """Compare an Instance's old outputs with its new checked inputs."""
-    changes: list[str] = []
-    for name in INSTANCE_INPUTS:
-        new = news.get(name)
-        if contains_unknown(new, is_unknown) or _canonical(name, olds.get(name)) != _canonical(
-            name, new
-        ):
-            changes.append(name)
-    return InstanceDiff(
-        changes=tuple(changes), replaces=tuple(n for n in changes if n in REPLACE_ON)
-    )
+    changes = changed_inputs(INSTANCE_INPUTS, olds, news, _canonical, is_unknown=is_unknown)
+    return InputDiff.of(changes, REPLACE_ON)
 
 
 def _canonical(name: str, value: Any) -> Any:

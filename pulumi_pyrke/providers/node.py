@@ -21,24 +21,26 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from pulumi_pyrke.errors import ConfigError, Problem
 from pulumi_pyrke.model.node import NodeSpec, host_key_identity, login_problems
-from pulumi_pyrke.model.problems import clean_loc, problem_from, sort_problems
 from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.providers._wire import (
+    InputCheck,
+    InputDiff,
     IsUnknown,
     Path,
     args_to_props,
+    changed_inputs,
     check_failures,
-    contains_unknown,
+    input_check,
     is_unknown,
     plain,
     resource_args,
     secret_input,
-    under,
     unknown_paths,
+    validate_known,
     without_provider,
     without_unknowns,
 )
@@ -153,20 +155,9 @@ def node_id(address: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class NodeCheck:
-    """What checking a Node's inputs found.
-
-    ``inputs`` is the defaulted mapping to hand back to Pulumi (values that are unknown in a
-    preview are kept as they came); ``spec`` is set only when every input is known and valid.
-    """
-
-    problems: tuple[Problem, ...]
-    inputs: dict[str, Any]
-    spec: NodeSpec | None
-
-
-def check_node_inputs(raw: Mapping[str, Any], *, is_unknown: IsUnknown = is_unknown) -> NodeCheck:
+def check_node_inputs(
+    raw: Mapping[str, Any], *, is_unknown: IsUnknown = is_unknown
+) -> InputCheck[NodeSpec]:
     """Validate a Node's inputs with the one node schema, returning every problem (none raised).
 
     Unknown values are accepted anywhere: what depends on them is not checked. Key material
@@ -174,16 +165,7 @@ def check_node_inputs(raw: Mapping[str, Any], *, is_unknown: IsUnknown = is_unkn
     """
     unknown = list(unknown_paths(raw, is_unknown))
     data = _with_defaults(without_unknowns(raw, unknown, _stand_in))
-    problems: list[Problem] = []
-    spec: NodeSpec | None = None
-    try:
-        spec = NodeSpec.model_validate(data)
-    except ValidationError as exc:
-        problems.extend(
-            problem_from(err, NodeSpec)
-            for err in exc.errors(include_url=False)
-            if not under(clean_loc(err["loc"]), unknown)
-        )
+    spec, problems = validate_known(NodeSpec, data, unknown)
     problems.extend(_login_problems(raw, is_unknown))
     if spec is not None:
         problems.extend(login_problems(spec))
@@ -191,14 +173,7 @@ def check_node_inputs(raw: Mapping[str, Any], *, is_unknown: IsUnknown = is_unkn
             problems.extend(login_problems(spec.bastion, at="bastion."))
     problems.extend(_key_problems(raw, is_unknown))
     problems.extend(_host_key_problems(raw, is_unknown))
-    problems = sort_problems(problems, NodeSpec)
-    if problems or spec is None:
-        return NodeCheck(problems=tuple(problems), inputs=dict(raw), spec=None)
-    inputs = node_inputs(spec)
-    for key, value in raw.items():
-        if any(u[0] == key for u in unknown):
-            inputs[key] = value  # what the engine does not know yet stays as it came
-    return NodeCheck(problems=(), inputs=inputs, spec=None if unknown else spec)
+    return input_check(NodeSpec, raw, unknown, spec, problems, node_inputs)
 
 
 def parse_node_inputs(raw: Mapping[str, Any]) -> NodeSpec:
@@ -216,36 +191,29 @@ def node_inputs(spec: NodeSpec) -> dict[str, Any]:
     return _plain_inputs(spec, NODE_INPUTS)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class NodeDiff:
-    """Which inputs changed and which of them need a new Node (empty: no change)."""
-
-    changes: tuple[str, ...] = ()
-    replaces: tuple[str, ...] = ()
-
-
 def diff_node(
     olds: Mapping[str, Any], news: Mapping[str, Any], *, is_unknown: IsUnknown = is_unknown
-) -> NodeDiff:
+) -> InputDiff:
     """Compare a Node's old outputs with its new checked inputs.
 
     `host_key` differs only when a new pinned key differs from the recorded one: unpinning
     keeps the recorded key enforced, pinning the recorded key changes nothing.
     """
-    changes: list[str] = []
-    for name in NODE_INPUTS:
-        new = news.get(name)
-        if name == "host_key":
-            if is_unknown(new) or (
-                new is not None and host_key_identity(new) != host_key_identity(olds.get(name))
-            ):
-                changes.append(name)
-        elif contains_unknown(new, is_unknown) or _canonical(name, olds.get(name)) != _canonical(
-            name, new
-        ):
-            changes.append(name)
-    replaces = tuple(n for n in changes if n in REPLACE_ON)
-    return NodeDiff(changes=tuple(changes), replaces=replaces)
+
+    def host_key_changed(old: Any, new: Any) -> bool:
+        return is_unknown(new) or (
+            new is not None and host_key_identity(new) != host_key_identity(old)
+        )
+
+    changes = changed_inputs(
+        NODE_INPUTS,
+        olds,
+        news,
+        _canonical,
+        is_unknown=is_unknown,
+        rules={"host_key": host_key_changed},
+    )
+    return InputDiff.of(changes, REPLACE_ON)
 
 
 def _canonical(name: str, value: Any) -> Any:
