@@ -7,19 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from harness.aws import MINIMAL_INSTANCE
 from pulumi.output import Unknown
 
 from pulumi_pyrke.providers._wire import is_unknown
 from pulumi_pyrke.providers.aws_check import check_instance_inputs, diff_instance
 from pulumi_pyrke.providers.node import check_node_inputs
 
-BASE: dict[str, Any] = {
-    "region": "eu-west-1",
-    "ami": "ami-0abcdef1234567890",
-    "instance_type": "t3.large",
-    "subnet_id": "subnet-0abc1234def567890",
-    "name": "pool-0",
-}
+BASE = MINIMAL_INSTANCE
 
 
 def problems(**inputs: Any) -> dict[str, str]:

@@ -1,22 +1,17 @@
-"""The pure half of EC2 machines: the schema's defaults, the default user data, the launch
-identity and the parser of EC2's instance records (checks and diff: test_aws_check.py)."""
+"""The pure half of EC2 machines: the launch identity and tags, the default user data and the
+parser of EC2's instance records (the inputs' check and diff: test_aws_check.py)."""
 
 from __future__ import annotations
 
 import base64
-from typing import Any
+
+from harness.aws import MINIMAL_INSTANCE
 
 from pulumi_pyrke.model.ec2_facts import newest_image, parse_instance
 from pulumi_pyrke.model.instance import InstanceSpec, client_token
 from pulumi_pyrke.model.user_data import BOUNDARY, build_user_data, default_user_data
 
-BASE: dict[str, Any] = {
-    "region": "eu-west-1",
-    "ami": "ami-0abcdef1234567890",
-    "instance_type": "t3.large",
-    "subnet_id": "subnet-0abc1234def567890",
-    "name": "pool-0",
-}
+BASE = MINIMAL_INSTANCE
 
 
 def test_launch_identity_follows_resource_and_template_only() -> None:

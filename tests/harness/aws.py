@@ -32,6 +32,15 @@ ENV = {
     "AWS_CONFIG_FILE": "/nonexistent/pyrke-test-config",
 }
 
+MINIMAL_INSTANCE: dict[str, Any] = {
+    "region": REGION,
+    "ami": "ami-0abcdef1234567890",
+    "instance_type": "t3.large",
+    "subnet_id": "subnet-0abc1234def567890",
+    "name": "pool-0",
+}
+"""The fewest inputs a valid Instance takes (checked offline; no such AMI or subnet exists)."""
+
 
 def free_port() -> int:
     with socket.socket() as probe:
