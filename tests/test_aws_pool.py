@@ -223,6 +223,15 @@ def test_quantity_must_be_a_plain_number() -> None:
         register(program)
 
 
+def test_a_misspelt_template_input_gets_a_suggestion() -> None:
+    with pytest.raises(ConfigError) as err:
+        NodePool("p", template={"region": "eu-west-1", "instance_typ": "t3.micro"}, quantity=1)
+    assert (
+        str(err.value.problems[0])
+        == "template.instance_typ: unknown key; did you mean 'instance_type'?"
+    )
+
+
 def test_both_constructor_forms() -> None:
     def program() -> None:
         args = dict(region="eu-west-1", ami="ami-0abcdef1234567890", instance_type="t3.micro")

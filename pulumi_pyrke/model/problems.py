@@ -193,7 +193,15 @@ def _walk(root: type[BaseModel], loc: tuple[Any, ...], *, rke: bool) -> _Where:
 def _unknown_key(key: str, model: type[BaseModel] | None, *, rke: bool) -> str:
     if model is None:
         return "unknown key"
-    valid = sorted(_spelled(model, name) if rke else name for name in _input_names(model))
+    return unknown_key(
+        key, (_spelled(model, name) if rke else name for name in _input_names(model))
+    )
+
+
+def unknown_key(key: str, valid: Iterable[str]) -> str:
+    """What is said of a key that is not one of ``valid``: the closest valid key, or them all
+    (for a mapping no model reads, such as a NodePool's template)."""
+    valid = sorted(valid)
     dashed = {v.replace("_", "-"): v for v in valid}
     close = difflib.get_close_matches(key.replace("_", "-"), list(dashed), 1, 0.6)
     if close:

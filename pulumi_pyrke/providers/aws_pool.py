@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 
 from pulumi_pyrke.errors import ConfigError, Problem
+from pulumi_pyrke.model.problems import unknown_key
 from pulumi_pyrke.providers._wire import args_to_props, resource_args
 from pulumi_pyrke.providers.aws import Instance, InstanceArgs
 
@@ -118,10 +119,7 @@ class NodePool(pulumi.ComponentResource):
         unknown = sorted(set(template) - set(TEMPLATE_FIELDS))
         if unknown:
             raise ConfigError(
-                Problem(
-                    path=f"template.{k}",
-                    message=f"is not a template input; valid: {', '.join(TEMPLATE_FIELDS)}",
-                )
+                Problem(path=f"template.{k}", message=unknown_key(k, TEMPLATE_FIELDS))
                 for k in unknown
             )
         subnet_ids = template.pop("subnet_ids", None)
