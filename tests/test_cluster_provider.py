@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pulumi.output import Unknown
 
+from pulumi_pyrke.errors import SSHError
 from pulumi_pyrke.plan import ClusterState, plan_cluster
 from pulumi_pyrke.plan.cluster import plan_cluster_with_pki
 from pulumi_pyrke.providers.cluster import ClusterProvider, diff_cluster
@@ -230,3 +231,28 @@ def test_secret_text_never_in_a_problem(key: str) -> None:
     secret = "SENTINEL-never-shown"
     found = failures(inputs(nodes=[node("10.0.0.1", ALL, **{key: secret, "port": "x"})]))
     assert found and all(secret not in reason for reason in found.values())
+
+
+# --- read and delete with hosts that do not answer ------------------------------------------
+
+
+def _gone(target: Any, *, deadline: Any) -> Any:
+    raise SSHError(f"[ssh] host {target.address}: SSH on port 22 did not answer")
+
+
+def test_read_keeps_an_unreachable_hosts_part_and_the_id(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    olds = outputs_of(inputs())
+    read = ClusterProvider(connect=_gone).read("demo@10.0.0.1", olds)
+    assert read.id == "demo@10.0.0.1"
+    assert read.outs is not None and read.outs["plan"] == olds["plan"]
+    assert read.inputs is not None and "state" not in read.inputs
+    said = capsys.readouterr().err
+    assert "host 10.0.0.2 did not answer" in said and "keeping its last known state" in said
+
+
+def test_delete_with_every_host_gone_warns_and_ends(capsys: pytest.CaptureFixture[str]) -> None:
+    ClusterProvider(connect=_gone).delete("demo@10.0.0.1", outputs_of(inputs()))
+    said = capsys.readouterr().err
+    assert "10.0.0.1: NOT cleaned" in said and "10.0.0.2: NOT cleaned" in said

@@ -178,6 +178,16 @@ def test_lifecycle_over_grpc(wire: Plugin, site: Site) -> None:
     assert adopted.outs["ca_certificate"] == outs["ca_certificate"]
     assert {n.address: site.containers(n) for n in site.nodes} == before
 
-    wire.delete(URN, created.id, repaired.struct)
+    # a worker-only host removed: an update, and the host is cleaned
+    n1_only = {**flagged.inputs, "nodes": flagged.inputs["nodes"][:1]}
+    shrunk = wire.check(URN, n1_only, olds=flagged.struct)
+    assert shrunk.failures == []
+    assert wire.diff(URN, created.id, adopted.struct, shrunk.struct).some
+    kept = site.containers(n1)
+    smaller = wire.update(URN, created.id, adopted.struct, shrunk.struct)
+    assert smaller.outs["worker_hosts"] == [n1.address]
+    assert site.containers(n2) == {} and site.containers(n1) == kept
+
+    wire.delete(URN, created.id, smaller.struct)
     for node in site.nodes:
         assert site.containers(node) == {}
