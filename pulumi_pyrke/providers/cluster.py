@@ -33,6 +33,7 @@ from pulumi_pyrke.engine.remove import remove
 from pulumi_pyrke.errors import PyrkeError
 from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.facts import NodeFacts
+from pulumi_pyrke.model.node import NodeSpec
 from pulumi_pyrke.model.plan import HostPlan
 from pulumi_pyrke.pki.specs import ADMIN, CA
 from pulumi_pyrke.plan import ClusterState, plan_cluster
@@ -135,14 +136,12 @@ class ClusterProvider(ResourceProvider):
         return CreateResult(cluster_id(config, applied), outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """`rke up` against the running cluster with its state; removed workers are cleaned."""
+        """`rke up` against the running cluster with its state; the engine cleans the workers
+        that left (reached as the state, which keeps the nodes last applied, says)."""
         state = state_of(olds)
         config, inputs = parse_cluster_inputs(without_provider(news), state=state)
         known = _known_hosts(olds)
         applied = self._apply(config, inputs, known, state=state)
-        gone = _removed_hosts(olds, config)
-        if gone:
-            self._remove_hosts(olds, gone, known, state)
         return UpdateResult(_outputs(config, inputs, applied, known))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -186,7 +185,7 @@ class ClusterProvider(ResourceProvider):
         config, _ = parse_cluster_inputs(_inputs_of(props))
         known = _known_hosts(props)
         addresses = [n.address for n in config.nodes]
-        self._remove_config(config, addresses, known, state_of(props), fail_on_unclean=True)
+        self._remove_config(config, addresses, known, state_of(props))
 
     # --- the engine --------------------------------------------------------------------------
 
@@ -200,9 +199,16 @@ class ClusterProvider(ResourceProvider):
     ) -> Applied:
         timeout = float(inputs.get("timeout") or DEFAULT_TIMEOUT)
         targets = _targets(config, known)
+
+        def reach(node: NodeSpec, deadline: Deadline) -> HostConnection:
+            target = targets.get(node.address) or node_target(
+                node, config.bastion_host, known, path="nodes"
+            )  # a worker that left: as the state keeps it
+            return self._connect(target, deadline=deadline)
+
         hosts = open_hosts(
             config.nodes,
-            lambda node, deadline: self._connect(targets[node.address], deadline=deadline),
+            reach,
             parallel=PARALLEL,
             timeout=min(timeout, 300.0),
         )
@@ -218,20 +224,10 @@ class ClusterProvider(ResourceProvider):
                 timeout=timeout,
                 holder=f"pulumi (pyrke Cluster {config.cluster_name}, pid {os.getpid()} on "
                 f"{os.uname().nodename})",
+                connect=reach,
             )
         finally:
             close_all(hosts)
-
-    def _remove_hosts(
-        self,
-        olds: Mapping[str, Any],
-        addresses: Sequence[str],
-        known: KnownHosts,
-        state: ClusterState | None,
-    ) -> None:
-        """Clean workers dropped from the cluster, reached as the old outputs say."""
-        old_config, _ = parse_cluster_inputs(_inputs_of(olds), state=state)
-        self._remove_config(old_config, addresses, known, state, fail_on_unclean=False)
 
     def _remove_config(
         self,
@@ -239,8 +235,6 @@ class ClusterProvider(ResourceProvider):
         addresses: Sequence[str],
         known: KnownHosts,
         state: ClusterState | None,
-        *,
-        fail_on_unclean: bool,
     ) -> None:
         plan = plan_cluster(config, None, state)
         targets = _targets(config, known)
@@ -265,7 +259,7 @@ class ClusterProvider(ResourceProvider):
         if report.complete:
             return
         failed = [h for h in report.hosts if h.error and h.host not in unreachable]
-        if failed and fail_on_unclean:
+        if failed:
             raise PyrkeError(report.summary())
         _warn(report.summary())
 
@@ -361,12 +355,6 @@ def _known_hosts(props: Mapping[str, Any]) -> KnownHosts:
 
 def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k in (*CLUSTER_INPUTS, *DERIVED) and v is not None}
-
-
-def _removed_hosts(olds: Mapping[str, Any], config: ClusterConfig) -> list[str]:
-    before = olds.get("worker_hosts") or []
-    now = {n.address for n in config.nodes}
-    return [str(a) for a in before if a not in now]
 
 
 def _warn(message: str) -> None:
