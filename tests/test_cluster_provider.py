@@ -241,18 +241,18 @@ def _gone(target: Any, *, deadline: Any) -> Any:
 
 
 def test_read_keeps_an_unreachable_hosts_part_and_the_id(
-    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     olds = outputs_of(inputs())
     read = ClusterProvider(connect=_gone).read("demo@10.0.0.1", olds)
     assert read.id == "demo@10.0.0.1"
     assert read.outs is not None and read.outs["plan"] == olds["plan"]
     assert read.inputs is not None and "state" not in read.inputs
-    said = capsys.readouterr().err
+    said = caplog.text
     assert "host 10.0.0.2 did not answer" in said and "keeping its last known state" in said
 
 
-def test_delete_with_every_host_gone_warns_and_ends(capsys: pytest.CaptureFixture[str]) -> None:
+def test_delete_with_every_host_gone_warns_and_ends(caplog: pytest.LogCaptureFixture) -> None:
     ClusterProvider(connect=_gone).delete("demo@10.0.0.1", outputs_of(inputs()))
-    said = capsys.readouterr().err
+    said = caplog.text
     assert "10.0.0.1: NOT cleaned" in said and "10.0.0.2: NOT cleaned" in said

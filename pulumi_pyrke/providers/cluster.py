@@ -7,6 +7,7 @@ engine's `up` (engine/cluster.py), delete is `remove`, read observes what really
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +62,8 @@ from pulumi_pyrke.providers.cluster_check import (
 from pulumi_pyrke.providers.node import BastionArgs, Node, NodeArgs
 from pulumi_pyrke.transport import SSHTarget, observe_facts, open_host
 from pulumi_pyrke.transport.known_hosts import KnownHosts
+
+log = logging.getLogger("pulumi_pyrke.providers.cluster")
 
 OpenHost = Callable[..., HostConnection]
 """How the provider reaches a host: ``open_host(target, deadline=)``."""
@@ -358,7 +361,9 @@ def _inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _warn(message: str) -> None:
-    """A warning the engine shows (through the plugin's stderr when there is no engine link)."""
+    """A warning for the engine (the plugin's stderr when it has no engine link) and the
+    library's logging."""
+    log.warning("%s", message)
     pulumi.log.warn(message)
 
 
