@@ -28,18 +28,23 @@ from pulumi_pyrke.model import ClusterConfig, NodeFacts, Secret, load_cluster_ym
 from pulumi_pyrke.plan import ClusterState, plan_cluster
 
 if TYPE_CHECKING:
+    from pulumi_pyrke.providers.cluster import Cluster, ClusterArgs
     from pulumi_pyrke.providers.node import BastionArgs, Node, NodeArgs
 
 # The resource classes import pulumi, paramiko and docker; loading them on first use keeps
 # `pyrke validate` and the pure core from paying for that.
 _LAZY = {
     "BastionArgs": "pulumi_pyrke.providers.node",
+    "Cluster": "pulumi_pyrke.providers.cluster",
+    "ClusterArgs": "pulumi_pyrke.providers.cluster",
     "Node": "pulumi_pyrke.providers.node",
     "NodeArgs": "pulumi_pyrke.providers.node",
 }
 
 __all__ = [
     "BastionArgs",
+    "Cluster",
+    "ClusterArgs",
     "ClusterConfig",
     "ClusterState",
     "ConfigError",

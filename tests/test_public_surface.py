@@ -47,7 +47,7 @@ def test_errors_form_one_tree() -> None:
 
 
 def test_the_resource_classes_are_public() -> None:
-    for name in ("Node", "NodeArgs", "BastionArgs"):
+    for name in ("Node", "NodeArgs", "BastionArgs", "Cluster", "ClusterArgs"):
         assert name in pulumi_pyrke.__all__
 
 
@@ -58,6 +58,7 @@ def test_provider_class_paths_never_move() -> None:
 
     for path in (
         "pulumi_pyrke.providers.node.NodeProvider",
+        "pulumi_pyrke.providers.cluster.ClusterProvider",
         "pulumi_pyrke.providers.aws.InstanceProvider",
     ):
         module, _, name = path.rpartition(".")
@@ -70,6 +71,9 @@ def test_resource_type_tokens_never_move() -> None:
     from pulumi_pyrke import Node
 
     assert f"pulumi-python:{Node._resource_type_name}" == "pulumi-python:dynamic/pyrke:Node"
+    from pulumi_pyrke import Cluster
+
+    assert f"pulumi-python:{Cluster._resource_type_name}" == "pulumi-python:dynamic/pyrke:Cluster"
     from pulumi_pyrke.aws import Instance
 
     assert (
