@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from harness import images
+from harness import cluster
 from harness.fixtures import NodeFactory
 from harness.keys import KeyPair
 from harness.nodes import TestNode
@@ -104,8 +104,7 @@ def site(
     node_factory: NodeFactory, test_keys: dict[str, KeyPair], system_images: dict[str, str]
 ) -> Site:
     nodes = node_factory(2)
-    for node in nodes:
-        images.load(node.name, system_images.values())
+    cluster.prepare(nodes, system_images)  # the images, and a stock hardened sshd
     return Site(nodes, test_keys["ed25519"].private_path.read_text(), system_images)
 
 
