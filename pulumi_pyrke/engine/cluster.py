@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pulumi_pyrke.deadline import Deadline
-from pulumi_pyrke.engine.converge import ApplyError
+from pulumi_pyrke.engine.converge import ApplyError, registry_auths
 from pulumi_pyrke.engine.pool import HostPool, HostTask, Listener
 from pulumi_pyrke.engine.ports import HostConnection
 from pulumi_pyrke.engine.remove import remove
@@ -143,6 +143,7 @@ def apply_config(
             host_timeout=timeout,
             health_timeout=health_timeout,
             holder=holder,
+            registries=registry_auths(config.private_registries),
         ),
         state=encode_state(new_state.to_dict()),
         docker_sockets=sockets,

@@ -16,6 +16,7 @@ from pulumi_pyrke.errors import DeadlineExceeded, DockerError, PlanError, PyrkeE
 from pulumi_pyrke.model.facts import ContainerFacts
 from pulumi_pyrke.model.plan import ContainerSpec, FileSpec, HostPlan
 from pulumi_pyrke.model.secret import Secret
+from pulumi_pyrke.model.sections import PrivateRegistry
 from pulumi_pyrke.plan import names
 from pulumi_pyrke.plan.drift import SPEC_LABEL, container_drift, spec_digest
 
@@ -103,7 +104,7 @@ def converge_images(
         if run.docker.has_image(image):
             continue
         say(f"[images] host {run.host}: pulling {image}")
-        auth = next((a for a in auths if image.startswith(a.server.rstrip("/") + "/")), None)
+        auth = next((a for a in auths if _server(a.server) == registry_of(image)), None)
         try:
             run.docker.pull_image(image, auth=auth)
         except DockerError as exc:
@@ -114,6 +115,29 @@ def converge_images(
             ) from exc
         pulled.append(image)
     return tuple(pulled)
+
+
+def registry_of(image: str) -> str:
+    """The registry an image comes from, as Docker decides it: the first part of the name when
+    it looks like a host (a dot, a port, or localhost), else Docker Hub."""
+    first, slash, _ = image.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def _server(url: str) -> str:
+    server = url.split("://", 1)[-1].rstrip("/")
+    return "docker.io" if server in ("index.docker.io", "registry-1.docker.io") else server
+
+
+def registry_auths(registries: Sequence[PrivateRegistry]) -> tuple[RegistryAuth, ...]:
+    """cluster.yml's private_registries that carry credentials, as Docker takes them."""
+    return tuple(
+        RegistryAuth(server=_server(r.url), username=r.user, password=r.password)
+        for r in registries
+        if r.user and r.password is not None
+    )
 
 
 def converge_containers(
