@@ -1,5 +1,5 @@
 """The issue's own topology on real test nodes: three hosts with every role (a three-member
-etcd bootstrapped at once, three API servers) and one worker. Up from nothing until all four
+etcd bootstrapped at once, three API servers) and one worker, everything below a prefix path. Up from nothing until all four
 nodes are Ready, a second up that changes nothing, and two ups at once: one is refused."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ def test_three_etcd_and_control_plane_hosts_and_a_worker(
     config = parse_cluster_config(
         {
             "cluster_name": "ha",
+            "prefix_path": "/opt/rke",  # as on Flatcar or RancherOS: every host path below it
             "nodes": [
                 *({"address": n.address, "user": "root", "role": every} for n in nodes[:3]),
                 {"address": nodes[3].address, "user": "root", "role": ["worker"]},
@@ -43,6 +44,7 @@ def test_three_etcd_and_control_plane_hosts_and_a_worker(
     # etcdctl in the etcd container: its ETCDCTL_* environment names the client certificate
     members = nodes[0].exec("docker exec etcd etcdctl member list").stdout.decode()
     assert len(members.strip().splitlines()) == 3, members
+    assert nodes[0].exec("ls /opt/rke/etc/kubernetes/ssl/kube-ca.pem").returncode == 0
 
     results: dict[str, Any] = {}
 

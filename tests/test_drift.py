@@ -131,3 +131,21 @@ def test_reasons() -> None:
 def test_file_spec_paths_are_what_containers_name() -> None:
     host = _host(_plan(), "10.0.0.1")
     assert all(isinstance(f, FileSpec) and f.path.startswith("/") for f in host.files)
+
+
+def test_with_a_prefix_path_the_files_read_are_still_found() -> None:
+    from pulumi_pyrke.plan.drift import container_files
+
+    plan = _plan({**CONFIG, "prefix_path": "/opt/rke"})
+    host = _host(plan, "10.0.0.2")
+    assert all(f.path.startswith("/opt/rke/") for f in host.files)
+    kubelet = host.container("kubelet")
+    assert kubelet is not None
+    read = files_read_by(kubelet, container_files(host))
+    assert "/etc/kubernetes/ssl/kube-node.pem" in read
+    changed = tuple(
+        replace(f, content="x") if f.path.endswith("/kube-node.pem") else f for f in host.files
+    )
+    before = spec_digest(kubelet, container_files(host))
+    after = spec_digest(kubelet, container_files(replace(host, files=changed)))
+    assert before is not None and before != after

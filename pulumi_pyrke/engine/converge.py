@@ -18,7 +18,7 @@ from pulumi_pyrke.model.plan import ContainerSpec, FileSpec, HostPlan
 from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.model.sections import PrivateRegistry
 from pulumi_pyrke.plan import names
-from pulumi_pyrke.plan.drift import SPEC_LABEL, container_drift, spec_digest
+from pulumi_pyrke.plan.drift import SPEC_LABEL, container_drift, container_files, spec_digest
 
 Say = Callable[[str], None]
 MANAGED_LABEL = "io.pyrke.cluster"
@@ -58,7 +58,7 @@ class HostRun:
         return self.plan.address
 
     def files(self) -> dict[str, FileSpec]:
-        return {f.path: f for f in self.plan.files}
+        return container_files(self.plan)
 
     def digest(self, spec: ContainerSpec) -> str:
         found = spec_digest(spec, self.files())
@@ -82,7 +82,7 @@ def converge_files(
                 f"[files] host {run.host}: the content of {spec.path} is not known; apply plans "
                 "with their certificates (plan_cluster_with_pki)."
             )
-        wanted[names.on_host(run.plan.prefix_path, spec.path)] = (_bytes(spec.content), spec.mode)
+        wanted[spec.path] = (_bytes(spec.content), spec.mode)  # already below the prefix
     have = run.tools.digests(sorted(wanted))
     stale = {
         path: item
@@ -277,13 +277,3 @@ def plane_specs(plan: HostPlan, plane: str) -> list[ContainerSpec]:
     needed = {n for c in own for n in c.volumes_from}
     extra = [c for c in plan.containers if c.name in needed and c not in own]
     return [*extra, *own]
-
-
-def images_of(plan: HostPlan) -> list[ContainerSpec]:
-    """Every container a host runs (for its images)."""
-    return list(plan.containers)
-
-
-def observed_names(docker: DockerHost, cluster: str) -> Mapping[str, ContainerFacts]:
-    """The containers pyrke made for ``cluster`` on a host, by name."""
-    return {c.name: c for c in docker.list_containers(labels={MANAGED_LABEL: cluster})}

@@ -17,7 +17,7 @@ from pulumi_pyrke.model.cluster import ClusterConfig
 from pulumi_pyrke.model.facts import NodeFacts
 from pulumi_pyrke.model.node import NodeSpec
 from pulumi_pyrke.plan import ClusterState, plan_cluster
-from pulumi_pyrke.plan.drift import container_drift, spec_digest
+from pulumi_pyrke.plan.drift import container_drift, container_files, spec_digest
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -66,7 +66,7 @@ def observe_drift(
         host = plan.node(outcome.host)
         if host is None:
             continue
-        files = {f.path: f for f in host.files}
+        files = container_files(host)
         seen = {c.name: c for c in outcome.value.containers}
         drift = []
         for spec in host.containers:

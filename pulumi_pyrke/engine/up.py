@@ -339,26 +339,34 @@ def _take(docker: DockerHost, run: _Run, address: str, *, primary: bool) -> None
             ("io.pyrke.lock.since", f"{now:.0f}"),
         ),
     )
-    for _ in range(2):
+
+    def attempt() -> None:
         try:
             docker.create_container(spec)
             return
-        except DockerError:
+        except DockerError as exc:
             held = docker.inspect_container(LOCK)
-            if held is None:
-                continue
+            if held is None:  # being removed by the run that held it: its name is still taken
+                raise Retry(exc) from exc
             labels = dict(held.labels)
             since = float(labels.get("io.pyrke.lock.since", "0") or 0)
             if not primary or now - since > run.options.lock_ttl:
-                docker.remove_container(LOCK, force=True)
-                continue
+                docker.remove_container(LOCK, force=True)  # a leftover: replace it
+                raise Retry("a lock left by an earlier run was removed") from exc
             raise LockHeld(
                 f"[lock] host {address}: another run ({labels.get('io.pyrke.lock.holder', '?')}) "
                 f"has held the cluster's lock since {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(since))}. "
                 "Wait for it to finish; a lock left by a killed run expires after "
                 f"{run.options.lock_ttl:g}s (or remove the container {LOCK} on the hosts)."
             ) from None
-    raise ApplyError(f"[lock] host {address}: could not take the cluster's lock; run again")
+
+    try:
+        wait_until(attempt, Deadline.after(15.0), what="", interval=0.2, max_interval=1.0)
+    except DeadlineExceeded as exc:
+        raise ApplyError(
+            f"[lock] host {address}: could not take the cluster's lock in 15s ({exc.__cause__ or exc}); "
+            "run again"
+        ) from exc
 
 
 def _unlock(run: _Run, nodes: Sequence[HostPlan]) -> None:

@@ -15,14 +15,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from pulumi_pyrke.model.facts import ContainerFacts
-from pulumi_pyrke.model.plan import ContainerSpec, FileSpec
+from pulumi_pyrke.model.plan import ContainerSpec, FileSpec, HostPlan
 from pulumi_pyrke.model.secret import Secret
-from pulumi_pyrke.plan.names import ETCD_BOOTSTRAP_FLAGS
+from pulumi_pyrke.plan.names import ETCD_BOOTSTRAP_FLAGS, in_container
 
 SPEC_LABEL = "io.pyrke.spec"
 """The label holding a container's spec digest (sha256 of its canonical form)."""
 
 _PATH = re.compile(r"/[\w.@%+=:,/-]+")
+
+
+def container_files(host: HostPlan) -> dict[str, FileSpec]:
+    """A host's files by the path its containers see (a plan's file paths are host paths,
+    below the prefix path)."""
+    return {in_container(host.prefix_path, f.path): f for f in host.files}
 
 
 def files_read_by(spec: ContainerSpec, files: Mapping[str, FileSpec]) -> tuple[str, ...]:

@@ -57,5 +57,14 @@ def on_host(prefix: str, path: str) -> str:
     return posixpath.join(prefix, path.lstrip("/"))
 
 
+def in_container(prefix: str, host_path: str) -> str:
+    """The path a container sees for a host file below the prefix (the inverse of on_host):
+    containers bind <prefix>/etc/kubernetes at /etc/kubernetes."""
+    if prefix in ("", "/"):
+        return host_path
+    root = prefix.rstrip("/")
+    return host_path[len(root) :] if host_path.startswith(root + "/") else host_path
+
+
 # etcd reads these only to bootstrap an empty data directory; drift checks ignore them
 ETCD_BOOTSTRAP_FLAGS = frozenset({"--initial-cluster", "--initial-cluster-state"})
