@@ -201,3 +201,16 @@ def test_the_cli_loads_no_ssh_or_pulumi_until_a_command_reaches_hosts() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_secret_files_are_0600_whatever_was_left_beside_them(tmp_path: Path) -> None:
+    import stat
+
+    from pulumi_pyrke.cli.up import _write_secret
+
+    target = tmp_path / "kube_config_cluster.yml"
+    leftover = tmp_path / "kube_config_cluster.yml.tmp"
+    leftover.write_text("old")
+    leftover.chmod(0o644)
+    _write_secret(target, "secret")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.read_text() == "secret"

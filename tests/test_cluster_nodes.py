@@ -207,6 +207,9 @@ def test_a_second_run_is_refused_by_the_lock(site: Site) -> None:
 
 
 def test_no_secret_in_any_container_environment(site: Site) -> None:
+    kept = site.nodes[0].exec("cat /etc/kubernetes/pyrke/cluster-state.json").stdout.decode()
+    assert "certificates" in kept  # the state the next run adopts...
+    assert site.key.splitlines()[1] not in kept  # ...without the keys to every node
     for node in site.nodes:
         for name in site.containers(node):
             env = node.exec(

@@ -62,3 +62,23 @@ def test_missing_images_are_pulled_with_their_registry_s_credentials() -> None:
     }
     assert "hunter2" not in repr(engine.pulls)
     assert converge_images(run, host.containers, auths, lambda _: None) == ()
+
+
+def test_secrets_encryption_gets_one_key_for_the_cluster_s_life() -> None:
+    from pulumi_pyrke.engine.cluster import _with_encryption_key
+    from pulumi_pyrke.plan import plan_cluster_with_pki
+
+    config = parse_cluster_config(
+        {
+            "nodes": [
+                {"address": "10.0.0.1", "user": "root", "role": ["etcd", "controlplane", "worker"]}
+            ],
+            "services": {"kube-api": {"secrets_encryption_config": {"enabled": True}}},
+        }
+    ).config
+    state = _with_encryption_key(config, None)
+    assert state is not None and state.encryption_key is not None
+    plan, _ = plan_cluster_with_pki(config, None, state)
+    (encryption,) = [f for f in plan.nodes[0].files if f.path.endswith("/encryption.yaml")]
+    assert encryption.content is not None  # known at apply: the files step can write it
+    assert _with_encryption_key(config, state) is state  # never a second key

@@ -64,3 +64,25 @@ def test_a_port_held_by_the_clusters_own_container_is_fine() -> None:
     assert any("port 2379" in str(p) for p in check_hosts([busy], _plans(), {}))
     ours = {"10.0.0.1": frozenset({"etcd"})}
     assert check_hosts([busy], _plans(), ours) == []
+
+
+def test_a_node_waiting_only_for_its_network_plugin_counts_as_up() -> None:
+    """Before addons, a real kubelet is NotReady until a CNI exists; `up` accepts that only."""
+    from pulumi_pyrke.engine.up import _ready
+
+    assert _ready({"type": "Ready", "status": "True"})
+    cni = (
+        "container runtime network not ready: NetworkReady=false "
+        "reason:NetworkPluginNotReady message:docker: network plugin is not ready: cni config uninitialized"
+    )
+    assert _ready({"type": "Ready", "status": "False", "reason": "KubeletNotReady", "message": cni})
+    assert not _ready(
+        {
+            "type": "Ready",
+            "status": "False",
+            "reason": "KubeletNotReady",
+            "message": "PLEG is not healthy",
+        }
+    )
+    assert not _ready({"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown"})
+    assert not _ready({"type": "MemoryPressure", "status": "True"})

@@ -212,7 +212,8 @@ def _local_state(path: Path) -> ClusterState | None:
 def _write_secret(path: Path, text: str) -> None:
     """Write a file only its owner may read (mode 0600), replacing it whole."""
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)  # a leftover (or a planted link) must not lend its mode
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
     os.replace(tmp, path)

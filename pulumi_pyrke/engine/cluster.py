@@ -5,7 +5,10 @@ behind `pyrke up` and the Cluster resource; how to connect and observe are argum
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -120,6 +123,7 @@ def apply_config(
         if found is not None:
             say(f"adopting the cluster state found on {found.host}")
             state, adopted = found.state, found.host
+    state = _with_encryption_key(config, state)
     changes = host_changes(state.nodes if state else (), config)
     if changes.problems:
         raise ConfigError(changes.problems)
@@ -145,7 +149,7 @@ def apply_config(
             holder=holder,
             registries=registry_auths(config.private_registries),
         ),
-        state=encode_state(new_state.to_dict()),
+        state=encode_state(new_state.to_dict(logins=False)),
         docker_sockets=sockets,
         on_event=on_event,
         admin=bundle.bundle.get("kube-admin"),
@@ -194,3 +198,13 @@ def _clean_leavers(
             "[remove] hosts that left the cluster were not all cleaned:\n%s", report.summary()
         )
         say("[remove] some hosts that left were not cleaned; run remove on them when they are back")
+
+
+def _with_encryption_key(config: ClusterConfig, state: ClusterState | None) -> ClusterState | None:
+    """Secrets encryption needs one AES key for the cluster's life: made once, here, for a
+    cluster that has none yet, and kept in the state from then on."""
+    encryption = config.services.kube_api.secrets_encryption_config
+    if encryption is None or not encryption.enabled or (state and state.encryption_key):
+        return state
+    key = Secret(base64.b64encode(os.urandom(32)).decode())
+    return dataclasses.replace(state or ClusterState(), encryption_key=key)

@@ -85,7 +85,7 @@ def remove(
         conn = connect(host, max(1.0, task.deadline.remaining()))
         try:
             socket = sockets.get(host.address, "/var/run/docker.sock")
-            docker = conn.docker(socket)
+            docker = conn.docker(socket, timeout=max(1.0, task.deadline.remaining()))
             planned = {c.name for c in host.containers} | {LOCK}
             found = sorted(
                 {c.name for c in docker.list_containers(labels={MANAGED_LABEL: cluster})}
@@ -95,20 +95,31 @@ def remove(
                 task.say(f"[remove] host {host.address}: removing {name}")
                 docker.remove_container(name, force=True)
             directories = [names.on_host(host.prefix_path, d) for d in CLEANED]
-            tools = Tools(shell=conn, host=host.address, image=tools_image, docker_socket=socket)
-            if docker.has_image(tools_image):
-                inner = " ".join(shlex.quote(HOST_ROOT + d) for d in directories)
-                # -exec rm (not -delete): every busybox and GNU find has it
-                result = tools.run(
-                    f'for d in {inner}; do [ ! -d "$d" ] || find "$d" -mindepth 1 -maxdepth 1 '
-                    "-exec rm -rf {} + || exit 1; done; echo pyrke-ok",
-                    mounts=directories,
-                    read_only=False,
-                    timeout=max(5.0, task.deadline.remaining()),
+            tools = Tools(
+                shell=conn,
+                host=host.address,
+                image=tools_image,
+                docker_socket=socket,
+                timeout=max(5.0, task.deadline.remaining()),
+            )
+            if not docker.has_image(tools_image):
+                raise PyrkeError(
+                    f"[remove] host {host.address}: the tools image {tools_image} is not on the "
+                    "host, so its directories were not emptied; load it (pyrke images load) and "
+                    "run remove again"
                 )
-                if result.exit_code != 0 or "pyrke-ok" not in result.stdout:
-                    said = " ".join(result.stderr.split())[-300:]
-                    raise PyrkeError(f"[remove] host {host.address}: cleaning failed: {said}")
+            inner = " ".join(shlex.quote(HOST_ROOT + d) for d in directories)
+            # -exec rm (not -delete): every busybox and GNU find has it
+            result = tools.run(
+                f'for d in {inner}; do [ ! -d "$d" ] || find "$d" -mindepth 1 -maxdepth 1 '
+                "-exec rm -rf {} + || exit 1; done; echo pyrke-ok",
+                mounts=directories,
+                read_only=False,
+                timeout=max(5.0, task.deadline.remaining()),
+            )
+            if result.exit_code != 0 or "pyrke-ok" not in result.stdout:
+                said = " ".join(result.stderr.split())[-300:]
+                raise PyrkeError(f"[remove] host {host.address}: cleaning failed: {said}")
             return HostRemoval(
                 host=host.address, containers=tuple(found), directories=tuple(directories)
             )

@@ -33,37 +33,48 @@ def find_state(
     tools_image: str,
     docker_sockets: Mapping[str, str] | None = None,
 ) -> FoundState | None:
-    """The state the last run left on a control-plane host, or None for a new cluster.
+    """The state the last run left on a control-plane (else an etcd) host, or None for a new
+    cluster. A copy that does not parse is passed over for the next host's.
 
-    Refuses (ApplyError) when no host holds readable state but a host already runs the
+    Refuses (ApplyError) when no host holds readable state but any host already runs the
     cluster's containers: planning then would mint a second CA for a running cluster.
     """
     sockets = docker_sockets or {}
-    running: list[str] = []
-    for plan in plans:
-        if "controlplane" not in plan.roles or plan.address not in hosts:
+    keepers = [p for p in plans if "controlplane" in p.roles] + [
+        p for p in plans if "etcd" in p.roles and "controlplane" not in p.roles
+    ]
+    unreadable: list[str] = []
+    for plan in keepers:
+        if plan.address not in hosts:
             continue
-        conn = hosts[plan.address]
         socket = sockets.get(plan.address, "/var/run/docker.sock")
         path = names.on_host(plan.prefix_path, STATE_FILE)
-        text = _read(conn, plan.address, path, tools_image, socket)
-        if text is not None:
-            try:
-                return FoundState(state=ClusterState.from_dict(json.loads(text)), host=plan.address)
-            except (ValueError, PyrkeError) as exc:
-                raise ApplyError(
-                    f"[state] host {plan.address}: {path} is not a cluster state ({exc}). Restore "
-                    "it from another control-plane host or give the state file with --state."
-                ) from exc
-        wanted = {c.name for c in plan.containers}
-        if any(c.name in wanted for c in conn.docker(socket).list_containers()):
-            running.append(plan.address)
-    if running:
+        text = _read(hosts[plan.address], plan.address, path, tools_image, socket)
+        if text is None:
+            continue
+        try:
+            return FoundState(state=ClusterState.from_dict(json.loads(text)), host=plan.address)
+        except (ValueError, PyrkeError) as exc:
+            unreadable.append(f"{plan.address}:{path} ({exc})")  # another host may hold a good copy
+    running = [
+        plan.address
+        for plan in plans
+        if plan.address in hosts
+        and any(
+            c.name in {s.name for s in plan.containers}
+            for c in hosts[plan.address]
+            .docker(sockets.get(plan.address, "/var/run/docker.sock"))
+            .list_containers()
+        )
+    ]
+    if running or unreadable:
+        broken = f" The copies found do not parse: {'; '.join(unreadable)}." if unreadable else ""
         raise ApplyError(
-            f"[state] hosts {', '.join(running)} run this cluster's containers, but no "
-            "control-plane host holds its state and none was given. Planning now would make a "
-            "new CA that the running etcd and kubelets refuse. Give the state file (--state "
-            "cluster.rkestate, or the Cluster's state output), or remove the cluster first."
+            f"[state] hosts {', '.join(running) or '(none)'} run this cluster's containers, but "
+            f"no control-plane or etcd host holds a readable state and none was given.{broken} "
+            "Planning now would make a new CA that the running etcd and kubelets refuse. Give "
+            "the state file (--state cluster.rkestate, or the Cluster's state output), or "
+            "remove the cluster first."
         )
     return None
 

@@ -82,7 +82,8 @@ class Tools:
     ) -> CommandResult:
         """Run ``script`` (sh) in a tool container on the host network, each host directory
         of ``mounts`` seen under /host; returns what it printed."""
-        options = ["--rm", "--net=host", "--entrypoint", "sh"]
+        # /tmp in memory: what a script keeps there (a key from stdin) never reaches a disk
+        options = ["--rm", "--net=host", "--tmpfs", "/tmp:rw,mode=1777", "--entrypoint", "sh"]
         if stdin is not None:
             options.append("-i")
         suffix = ":ro" if read_only else ""
@@ -190,7 +191,8 @@ class Tools:
 
     def _need(self, result: CommandResult, what: str) -> None:
         if result.exit_code != 0 or _OK not in result.stdout:
-            said = " ".join((result.stderr or result.stdout).split())[-400:]
+            # stderr only: stdout may be a file's content (the state holds the CA's key)
+            said = " ".join(result.stderr.split())[-400:]
             raise TransportError(
                 f"[files] host {self.host}: could not {what} with the tools image {self.image} "
                 f"(exit {result.exit_code}: {said or 'no output'}). Check that the image is on "

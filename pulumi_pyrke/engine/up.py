@@ -35,8 +35,9 @@ from pulumi_pyrke.errors import (
     ConfigError,
     DeadlineExceeded,
     DockerError,
+    DockerUnreachable,
     PyrkeError,
-    TransportError,
+    SSHError,
 )
 from pulumi_pyrke.model.plan import ClusterPlan, ContainerSpec, HostPlan
 from pulumi_pyrke.pki import Certificate
@@ -47,7 +48,7 @@ log = logging.getLogger("pulumi_pyrke.engine")
 PLANES = ("etcd", "controlplane", "worker")
 LOCK = "pyrke-lock"
 STATE_FILE = "/etc/kubernetes/pyrke/cluster-state.json"
-"""Where each control-plane host keeps the cluster's state (below its prefix path)."""
+"""Where each control-plane and etcd host keeps the cluster's state (below its prefix path)."""
 
 T = TypeVar("T")
 
@@ -178,7 +179,7 @@ def _preflight(run: _Run, nodes: Sequence[HostPlan]) -> None:
         ours = frozenset(
             c.name for c in docker.list_containers(labels={MANAGED_LABEL: run.plan.cluster_name})
         )
-        return read_host(conn, host.address, timeout=task.deadline.remaining()), ours
+        return read_host(conn, host.address, timeout=max(1.0, task.deadline.remaining())), ours
 
     looked = _each(run, "preflight", nodes, look)
     checks = [c for c, _ in looked.values()]
@@ -198,7 +199,7 @@ def _images(run: _Run, host: HostPlan, task: HostTask) -> tuple[str, ...]:
 
 def _files(run: _Run, host: HostPlan, task: HostTask, state: bytes | None) -> tuple[str, ...]:
     extra = {}
-    if state is not None and "controlplane" in host.roles:
+    if state is not None and {"controlplane", "etcd"} & set(host.roles):
         extra[names.on_host(host.prefix_path, STATE_FILE)] = (state, 0o600)
     return converge_files(run.runs[host.address], task.say, extra)
 
@@ -271,10 +272,7 @@ def _wait_ready(run: _Run, admin: Certificate) -> None:
         seen[:] = sorted(
             item.get("metadata", {}).get("name", "")
             for item in listing.get("items", [])
-            if any(
-                c.get("type") == "Ready" and c.get("status") == "True"
-                for c in item.get("status", {}).get("conditions", [])
-            )
+            if any(_ready(c) for c in item.get("status", {}).get("conditions", []))
         )
         missing = [n for n in wanted if n not in seen]
         if missing:
@@ -291,6 +289,18 @@ def _wait_ready(run: _Run, admin: Certificate) -> None:
             "of the control plane (through nginx-proxy on workers)."
         ) from exc
     log.info("[worker] every node registered and Ready: %s", ", ".join(seen))
+
+
+def _ready(condition: Mapping[str, object]) -> bool:
+    """A node's Ready condition as `up` accepts it before addons exist: Ready, or not Ready only
+    because no network plugin is deployed yet (a real kubelet reports NetworkPluginNotReady
+    until a CNI is installed; the network plugin is an addon)."""
+    if condition.get("type") != "Ready":
+        return False
+    if condition.get("status") == "True":
+        return True
+    said = f"{condition.get('reason', '')} {condition.get('message', '')}"
+    return "NetworkPluginNotReady" in said or "cni config uninitialized" in said
 
 
 def _running_anywhere(run: _Run, hosts: Sequence[HostPlan], plane: str) -> bool:
@@ -370,11 +380,14 @@ def _take(docker: DockerHost, run: _Run, address: str, *, primary: bool) -> None
 
 
 def _unlock(run: _Run, nodes: Sequence[HostPlan]) -> None:
-    """Release the others first and the first host's lock last; a host that stopped answering
-    keeps its leftover, which the next run replaces."""
-    for host in reversed(_lock_order(nodes) if nodes else []):
+    """Release the others first and the first host's lock last; another host that stopped
+    answering keeps its leftover, which the next run replaces."""
+    order = _lock_order(nodes) if nodes else []
+    for host in reversed(order):
         hr = run.runs.get(host.address)
-        if hr is None or host.address in run.lost:
+        # the first host's lock is always released if at all possible: a leftover there
+        # would refuse every run until it expires
+        if hr is None or (host.address in run.lost and host is not order[0]):
             continue
         try:
             hr.docker.remove_container(LOCK, force=True)
@@ -393,8 +406,11 @@ def _each(
     """Run ``work`` on every host; all failures together in one ApplyError."""
     outcomes = run.pool(plane, timeout).run(hosts, work, name=lambda h: h.address)
     failed = [o for o in outcomes if o.error is not None]
+    # a host that stopped answering (not one that answered with an error) is not asked again
     run.lost.update(
-        o.host for o in failed if isinstance(o.error, TransportError | DeadlineExceeded)
+        o.host
+        for o in failed
+        if isinstance(o.error, SSHError | DockerUnreachable | DeadlineExceeded)
     )
     if failed:
         if len(failed) == 1 and failed[0].error is not None:

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from pulumi_pyrke.errors import ConfigError, Problem
-from pulumi_pyrke.model.node import NodeSpec
+from pulumi_pyrke.model.node import Bastion, NodeSpec
 from pulumi_pyrke.model.problems import problems_from
 from pulumi_pyrke.model.secret import Secret
 from pulumi_pyrke.pki import CertificateBundle
@@ -30,14 +30,17 @@ class ClusterState:
     # cleaned with these (RKE kept them in cluster.rkestate's rkeConfig too)
     nodes: tuple[NodeSpec, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form; holds private keys in clear, so callers store it as a secret."""
+    def to_dict(self, *, logins: bool = True) -> dict[str, Any]:
+        """JSON-able form; holds private keys in clear, so callers store it as a secret.
+
+        ``logins=False`` leaves the nodes' SSH keys and passphrases out: the copy kept on the
+        cluster's own hosts must not hand whoever is root on one of them the keys to all."""
         return {
             "certificates": self.certificates.to_state() if self.certificates else None,
             "encryption_key": self.encryption_key.reveal() if self.encryption_key else None,
             "encryption_key_name": self.encryption_key_name,
             "etcd_members": list(self.etcd_members),
-            "nodes": [node_to_dict(n) for n in self.nodes],
+            "nodes": [node_to_dict(n, logins=logins) for n in self.nodes],
         }
 
     @classmethod
@@ -68,25 +71,23 @@ class ClusterState:
         )
 
 
-def node_to_dict(node: NodeSpec) -> dict[str, Any]:
-    """A node as the state keeps it: what is set, secrets in clear (the state is a secret)."""
-    data = node.model_dump(
-        exclude_defaults=True, exclude={"ssh_private_key", "ssh_key_passphrase", "bastion"}
-    )
-    for name in ("ssh_private_key", "ssh_key_passphrase"):
-        value = getattr(node, name)
-        if value is not None:
-            data[name] = value.reveal()
+_SECRETS = {"ssh_private_key", "ssh_key_passphrase"}
+
+
+def node_to_dict(node: NodeSpec, *, logins: bool = True) -> dict[str, Any]:
+    """A node as the state keeps it: what is set, its key material in clear (the state is a
+    secret) unless ``logins`` is False."""
+    data = node.model_dump(exclude_defaults=True, exclude={*_SECRETS, "bastion"})
+    data.update(_revealed(node) if logins else {})
     if node.bastion is not None:
-        bastion = node.bastion.model_dump(
-            exclude_defaults=True, exclude={"ssh_private_key", "ssh_key_passphrase"}
-        )
-        for name in ("ssh_private_key", "ssh_key_passphrase"):
-            value = getattr(node.bastion, name)
-            if value is not None:
-                bastion[name] = value.reveal()
+        bastion = node.bastion.model_dump(exclude_defaults=True, exclude=_SECRETS)
+        bastion.update(_revealed(node.bastion) if logins else {})
         data["bastion"] = bastion
     return data
+
+
+def _revealed(model: NodeSpec | Bastion) -> dict[str, str]:
+    return {n: v.reveal() for n in sorted(_SECRETS) if (v := getattr(model, n)) is not None}
 
 
 def _node(data: Any, index: int) -> NodeSpec:

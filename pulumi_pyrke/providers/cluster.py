@@ -90,18 +90,22 @@ CLUSTER_OUTPUTS = (
 """Outputs that are not inputs (``host_keys``: each host's key, recorded on first contact and
 enforced from then on)."""
 
-SECRET_OUTPUTS = (
-    "kubeconfig",
-    "client_key",
-    "state",
+SECRET_INPUTS = (
     "nodes",
     "cluster_yml",
     "private_registries",
     "bastion_host",
+    # these hold secrets in places (S3 and encryption keys, cloud passwords, the weave
+    # password, the webhook's token): the model masks them, Pulumi's state must too
+    "services",
+    "cloud_provider",
+    "network",
+    "authentication",
 )
-"""Outputs Pulumi must keep secret: credentials and everything that may hold one."""
+"""Inputs (and outputs of the same name) that may hold a credential."""
 
-SECRET_INPUTS = ("nodes", "cluster_yml", "private_registries", "bastion_host")
+SECRET_OUTPUTS = ("kubeconfig", "client_key", "state", *SECRET_INPUTS)
+"""Outputs Pulumi must keep secret: credentials and everything that may hold one."""
 
 
 class ClusterProvider(ResourceProvider):
