@@ -126,21 +126,25 @@ class Tools:
     def write(
         self, files: Mapping[str, tuple[bytes, int]], *, timeout: float | None = None
     ) -> None:
-        """Write host files (path -> content, mode), owned by root, in one tar stream; each
-        directory that holds one is created (mode 0755)."""
+        """Write host files (path -> content, mode), owned by root, from one tar stream. The
+        stream is unpacked in the container's memory first, and each file then replaces its
+        old self by a rename in its own directory: a cut stream never leaves half a file."""
         if not files:
             return
         stream = io.BytesIO()
+        moves = []
         with tarfile.open(fileobj=stream, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-            for path, (content, mode) in sorted(files.items()):
-                info = tarfile.TarInfo(name=(HOST_ROOT + path).lstrip("/"))
+            for index, (path, (content, mode)) in enumerate(sorted(files.items())):
+                info = tarfile.TarInfo(name=f"{index}")
                 info.size, info.mode, info.uid, info.gid = len(content), mode, 0, 0
                 info.uname = info.gname = "root"
                 tar.addfile(info, io.BytesIO(content))
-        directories = {posixpath.dirname(p) for p in files}
+                target = shlex.quote(HOST_ROOT + path)
+                temporary = shlex.quote(f"{HOST_ROOT}{posixpath.dirname(path)}/.pyrke-{index}.tmp")
+                moves.append(f"cp -p /tmp/stage/{index} {temporary} && mv -f {temporary} {target}")
         result = self.run(
-            "tar -x -f - -C / && echo " + _OK,
-            mounts=directories,
+            " && ".join(["mkdir /tmp/stage", "tar -x -f - -C /tmp/stage", *moves, f"echo {_OK}"]),
+            mounts={posixpath.dirname(p) for p in files},
             stdin=stream.getvalue(),
             read_only=False,
             timeout=timeout,
