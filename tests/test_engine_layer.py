@@ -36,3 +36,14 @@ def _imports(path: Path) -> set[str]:
 def test_engine_module_imports_no_adapter(path: Path) -> None:
     bad = {n for n in _imports(path) if any(n == f or n.startswith(f + ".") for f in FORBIDDEN)}
     assert not bad, f"engine/{path.name} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((ENGINE.parent / "providers").glob("*.py"))
+    + sorted((ENGINE.parent / "transport").glob("*.py")),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_providers_and_transport_never_import_the_cli(path: Path) -> None:
+    """The CLI sits on top: the resources and the adapters never reach up into it."""
+    assert not {n for n in _imports(path) if n.startswith("pulumi_pyrke.cli")}

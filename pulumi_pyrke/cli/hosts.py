@@ -16,16 +16,16 @@ from typing import TextIO
 from pulumi_pyrke.engine.pool import HostEvent, HostPool, HostTask
 from pulumi_pyrke.errors import ConfigError, Problem, PyrkeError
 from pulumi_pyrke.model.cluster import ClusterConfig
-from pulumi_pyrke.model.node import Bastion, NodeSpec
+from pulumi_pyrke.model.node import NodeSpec
 from pulumi_pyrke.transport import (
     HostObservation,
     SSHTarget,
     key_problems,
     observe_host,
     parse_host_key,
-    read_certificate,
 )
 from pulumi_pyrke.transport.known_hosts import KnownHosts
+from pulumi_pyrke.transport.targets import node_target, record_host_keys
 from pulumi_pyrke.versions.docker_policy import docker_version_warning
 
 
@@ -42,36 +42,6 @@ class HostReport:
 def default_known_hosts(config_path: str) -> str:
     """``cluster.yml`` -> ``cluster.known_hosts`` in the same directory."""
     return str(Path(config_path).with_suffix(".known_hosts"))
-
-
-def node_target(
-    node: NodeSpec, bastion: Bastion | None, known: KnownHosts, *, path: str
-) -> SSHTarget:
-    """How to reach ``node`` as cluster.yml says (keys, certificate, agent, bastion)."""
-    jump = _target(bastion, known, field="bastion_host") if bastion is not None else None
-    return _target(node, known, field=path, bastion=jump)
-
-
-def _target(
-    entry: NodeSpec | Bastion,
-    known: KnownHosts,
-    *,
-    field: str,
-    bastion: SSHTarget | None = None,
-) -> SSHTarget:
-    agent = entry.ssh_agent_auth  # as RKE: with it, the agent's keys replace the key
-    return SSHTarget(
-        address=entry.address,
-        port=entry.port,
-        user=entry.user or "root",
-        private_key=None if agent else entry.ssh_private_key,
-        key_path=None if agent else entry.ssh_key_path,
-        passphrase=entry.ssh_key_passphrase,
-        use_agent=agent,
-        certificate=read_certificate(entry.ssh_cert, entry.ssh_cert_path, field_prefix=f"{field}."),
-        host_key=entry.host_key or known.get(entry.address, entry.port),
-        bastion=bastion,
-    )
 
 
 def check_hosts(
@@ -123,11 +93,7 @@ def check_hosts(
         seen = report.observation
         if seen is None:
             continue
-        known.record(report.node.address, report.node.port, seen.host_key)
-        if config.bastion_host is not None and seen.bastion_host_key:
-            known.record(
-                config.bastion_host.address, config.bastion_host.port, seen.bastion_host_key
-            )
+        record_host_keys(known, report.node, config.bastion_host, seen)
     known.save()
     return reports
 

@@ -76,8 +76,8 @@ class Progress:
 
 def run_up(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     """`pyrke up`."""
-    from pulumi_pyrke.cli.hosts import node_target
     from pulumi_pyrke.transport import observe_facts, open_host
+    from pulumi_pyrke.transport.targets import node_target
 
     config = loaded.config
     show = Progress(sys.stderr)
@@ -126,9 +126,10 @@ def connect_nodes(
     """One connection per cluster.yml node, as cluster.yml says (keys, agent, certificates,
     bastion); host keys recorded on first contact in <config>.known_hosts, enforced after."""
     # paramiko loads only for the commands that reach hosts (`pyrke validate` stays quick)
-    from pulumi_pyrke.cli.hosts import default_known_hosts, node_target
+    from pulumi_pyrke.cli.hosts import default_known_hosts
     from pulumi_pyrke.transport import open_host
     from pulumi_pyrke.transport.known_hosts import KnownHosts
+    from pulumi_pyrke.transport.targets import node_target, record_host_keys
 
     known = KnownHosts.load(default_known_hosts(config_path))
     targets = {
@@ -143,16 +144,17 @@ def connect_nodes(
         on_event=show,
     )
     for node in config.nodes:
-        known.record(node.address, node.port, hosts[node.address].info.host_key)
+        record_host_keys(known, node, config.bastion_host, hosts[node.address].info)
     known.save()
     return hosts, known
 
 
 def run_remove(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     """`pyrke remove`."""
-    from pulumi_pyrke.cli.hosts import default_known_hosts, node_target
+    from pulumi_pyrke.cli.hosts import default_known_hosts
     from pulumi_pyrke.transport import open_host
     from pulumi_pyrke.transport.known_hosts import KnownHosts
+    from pulumi_pyrke.transport.targets import node_target
 
     config = loaded.config
     if not args.force:

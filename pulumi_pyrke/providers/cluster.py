@@ -25,7 +25,6 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from pulumi_pyrke.cli.hosts import node_target
 from pulumi_pyrke.deadline import Deadline
 from pulumi_pyrke.engine.cluster import Applied, apply_config, close_all, open_hosts
 from pulumi_pyrke.engine.ports import HostConnection
@@ -62,6 +61,7 @@ from pulumi_pyrke.providers.cluster_check import (
 from pulumi_pyrke.providers.node import BastionArgs, Node, NodeArgs
 from pulumi_pyrke.transport import SSHTarget, observe_facts, open_host
 from pulumi_pyrke.transport.known_hosts import KnownHosts
+from pulumi_pyrke.transport.targets import node_target, record_host_keys
 
 log = logging.getLogger("pulumi_pyrke.providers.cluster")
 
@@ -221,7 +221,7 @@ class ClusterProvider(ResourceProvider):
         )
         try:
             for node in config.nodes:  # first contact records the key; later ones enforce it
-                known.record(node.address, node.port, hosts[node.address].info.host_key)
+                record_host_keys(known, node, config.bastion_host, hosts[node.address].info)
             return apply_config(
                 config,
                 hosts,
