@@ -86,3 +86,26 @@ def test_a_node_waiting_only_for_its_network_plugin_counts_as_up() -> None:
     )
     assert not _ready({"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown"})
     assert not _ready({"type": "MemoryPressure", "status": "True"})
+
+
+def test_nodes_are_known_by_name_or_by_internal_address() -> None:
+    """With useInstanceMetadataHostname, kubelet registers under the cloud's name
+    (ip-10-0-0-5.ec2.internal); the node is then found by the InternalIP it reports."""
+    from pulumi_pyrke.engine.up import ready_nodes
+
+    listing = {
+        "items": [
+            {
+                "metadata": {"name": "ip-10-0-0-5.ec2.internal"},
+                "status": {
+                    "conditions": [{"type": "Ready", "status": "True"}],
+                    "addresses": [{"type": "InternalIP", "address": "10.0.0.5"}],
+                },
+            },
+            {
+                "metadata": {"name": "10.0.0.6"},
+                "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]},
+            },
+        ]
+    }
+    assert ready_nodes(listing) == {"ip-10-0-0-5.ec2.internal", "10.0.0.5"}

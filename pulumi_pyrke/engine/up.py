@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pulumi_pyrke.deadline import Deadline, Retry, wait_until
 from pulumi_pyrke.engine.converge import (
@@ -246,7 +246,11 @@ def _wait_ready(run: _Run, admin: Certificate) -> None:
     if not control:
         return
     first = run.runs[control[0].address]
-    wanted = sorted(h.hostname for h in run.plan.nodes if h.container(names.KUBELET) is not None)
+    kubelets = [h for h in run.plan.nodes if h.container(names.KUBELET) is not None]
+    wanted = sorted(h.hostname for h in kubelets)
+    # a node is known by its name or, where the cloud names it (useInstanceMetadataHostname),
+    # by the internal address its kubelet reports
+    aliases = {h.internal_address: h.hostname for h in kubelets}
     pem = (admin.cert_pem.strip() + "\n" + admin.key_pem.reveal().strip() + "\n").encode()
     server = f"https://127.0.0.1:{names.APISERVER_PORT}"
     script = (
@@ -269,11 +273,8 @@ def _wait_ready(run: _Run, admin: Certificate) -> None:
             listing = json.loads(body.replace("pyrke-ok", "").strip() or "{}")
         except ValueError:
             raise Retry("the API server did not list the nodes") from None
-        seen[:] = sorted(
-            item.get("metadata", {}).get("name", "")
-            for item in listing.get("items", [])
-            if any(_ready(c) for c in item.get("status", {}).get("conditions", []))
-        )
+        seen[:] = sorted(ready_nodes(listing))
+        seen[:] = sorted({aliases.get(n, n) for n in seen})
         missing = [n for n in wanted if n not in seen]
         if missing:
             raise Retry(f"nodes not Ready yet: {', '.join(missing)}")
@@ -289,6 +290,21 @@ def _wait_ready(run: _Run, admin: Certificate) -> None:
             "of the control plane (through nginx-proxy on workers)."
         ) from exc
     log.info("[worker] every node registered and Ready: %s", ", ".join(seen))
+
+
+def ready_nodes(listing: Mapping[str, Any]) -> set[str]:
+    """The names, and the internal addresses, of the nodes in a NodeList that count as up."""
+    found: set[str] = set()
+    for item in listing.get("items", []):
+        status = item.get("status", {})
+        if any(_ready(c) for c in status.get("conditions", [])):
+            found.add(item.get("metadata", {}).get("name", ""))
+            found.update(
+                a.get("address", "")
+                for a in status.get("addresses", [])
+                if a.get("type") == "InternalIP"
+            )
+    return found
 
 
 def _ready(condition: Mapping[str, object]) -> bool:
