@@ -377,7 +377,8 @@ def _take(docker: DockerHost, run: _Run, address: str, *, primary: bool) -> None
             labels = dict(held.labels)
             since = float(labels.get("io.pyrke.lock.since", "0") or 0)
             if not primary or now - since > run.options.lock_ttl:
-                docker.remove_container(LOCK, force=True)  # a leftover: replace it
+                # a leftover: replace it, by id, so a lock another run took meanwhile stays
+                docker.remove_container(held.id, force=True)
                 raise Retry("a lock left by an earlier run was removed") from exc
             raise LockHeld(
                 f"[lock] host {address}: another run ({labels.get('io.pyrke.lock.holder', '?')}) "
