@@ -7,6 +7,7 @@ runs before the machine it replaces goes. Scaling down drops the newest machines
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,27 +18,6 @@ from pulumi_pyrke.errors import ConfigError, Problem
 from pulumi_pyrke.model.problems import unknown_key
 from pulumi_pyrke.providers._wire import args_to_props, resource_args
 from pulumi_pyrke.providers.aws import Instance, InstanceArgs
-
-TEMPLATE_FIELDS = (
-    "region",
-    "ami",
-    "ami_owner",
-    "ami_name",
-    "instance_type",
-    "subnet_ids",
-    "security_group_ids",
-    "key_name",
-    "ssh_private_key",
-    "ssh_user",
-    "user_data",
-    "extra_user_data",
-    "tags",
-    "root_volume_size",
-    "root_volume_type",
-    "iam_instance_profile",
-    "associate_public_ip_address",
-    "spot_price",
-)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -74,6 +54,10 @@ class NodeTemplateArgs:
     iam_instance_profile: pulumi.Input[str] | None = None
     associate_public_ip_address: pulumi.Input[bool] | None = None
     spot_price: pulumi.Input[str] | None = None
+
+
+TEMPLATE_FIELDS = tuple(f.name for f in dataclasses.fields(NodeTemplateArgs))
+"""The template's inputs, as NodeTemplateArgs declares them."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
