@@ -7,9 +7,8 @@ runs before the machine it replaces goes. Scaling down drops the newest machines
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import pulumi
@@ -56,7 +55,7 @@ class NodeTemplateArgs:
     spot_price: pulumi.Input[str] | None = None
 
 
-TEMPLATE_FIELDS = tuple(f.name for f in dataclasses.fields(NodeTemplateArgs))
+TEMPLATE_FIELDS = tuple(f.name for f in fields(NodeTemplateArgs))
 """The template's inputs, as NodeTemplateArgs declares them."""
 
 
